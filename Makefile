@@ -1,0 +1,33 @@
+# kpi: PGXS build, plus the two commands of the README (demo, test) and bench.
+EXTENSION  = kpi
+MODULE_big = kpi
+OBJS       = $(patsubst %.c,%.o,$(wildcard src/*.c))
+DATA       = $(wildcard kpi--*.sql)
+PG_CFLAGS  = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+             -Wno-missing-field-initializers
+
+# pg_regress suites: setup installs the oldest release and upgrades it.
+REGRESS      = setup period goal bands
+REGRESS_OPTS = --inputdir=. --dbname=kpi_regression
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+# On a machine without PostgreSQL's build files only demo/test/bench are
+# usable: they install the packages first, then run make again.
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+else
+all:
+	@echo "kpi: PostgreSQL build files not found (pg_config --pgxs)."; \
+	 echo "     Install postgresql-15 and postgresql-server-dev-15, or run 'make test' / 'make demo' as root."; \
+	 exit 1
+endif
+
+.PHONY: demo test bench
+demo:
+	bash test/scripts/demo.sh
+test:
+	bash test/scripts/test.sh
+bench:
+	bash test/scripts/bench.sh
