@@ -69,6 +69,10 @@ typedef struct KpiGoal
 
 extern float8 kpi_goal_attainment(const KpiGoal *g, float8 actual, bool *isnull);
 
+/* Numbers in kpi text forms (goal.c): plain decimals in, shortest-exact out. */
+extern bool kpi_scan_float8(const char **pp, float8 *result, const char *typname);
+extern void kpi_append_float8(struct StringInfoData *buf, float8 x);
+
 /* ---- kpi.bands -------------------------------------------------------- */
 #define KPI_BANDS_VERSION 1
 #define KPI_LEVEL_COUNT 3		/* amber, green, blue; red is below them */

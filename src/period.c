@@ -393,38 +393,62 @@ period_parse(const char *str)
 	return period_make(g, jd_to_date(jd));
 }
 
-/* Format a period in its canonical text form into buf (at least 16 bytes). */
+/* Write v as exactly `width` decimal digits at buf; return the end. */
+static inline char *
+put_digits(char *buf, int v, int width)
+{
+	int			i;
+
+	for (i = width - 1; i >= 0; i--)
+	{
+		buf[i] = (char) ('0' + v % 10);
+		v /= 10;
+	}
+	return buf + width;
+}
+
+/*
+ * Format a period in its canonical text form into buf (at least 11 bytes).
+ * Digits are written by hand: output is on the path of every COPY and BI read.
+ */
 static void
-period_format(KpiPeriod p, char *buf, size_t len)
+period_format(KpiPeriod p, char *buf)
 {
 	KpiGrain	g = kpi_period_grain(p);
-	int			jd = date_to_jd(kpi_period_start(p));
 	int			y,
 				m,
 				d;
+	char	   *o = buf;
 
-	j2date(jd, &y, &m, &d);
-	switch (g)
+	j2date(date_to_jd(kpi_period_start(p)), &y, &m, &d);
+	if (g == KPI_GRAIN_WEEK)
 	{
-		case KPI_GRAIN_YEAR:
-			snprintf(buf, len, "%04d", y);
-			break;
-		case KPI_GRAIN_HALF:
-			snprintf(buf, len, "%04d-H%d", y, (m - 1) / 6 + 1);
-			break;
-		case KPI_GRAIN_QUARTER:
-			snprintf(buf, len, "%04d-Q%d", y, (m - 1) / 3 + 1);
-			break;
-		case KPI_GRAIN_MONTH:
-			snprintf(buf, len, "%04d-%02d", y, m);
-			break;
-		case KPI_GRAIN_WEEK:
-			snprintf(buf, len, "%04d-W%02d", date2isoyear(y, m, d), date2isoweek(y, m, d));
-			break;
-		case KPI_GRAIN_DAY:
-			snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
-			break;
+		o = put_digits(o, date2isoyear(y, m, d), 4);
+		*o++ = '-';
+		*o++ = 'W';
+		o = put_digits(o, date2isoweek(y, m, d), 2);
 	}
+	else
+	{
+		o = put_digits(o, y, 4);
+		if (g == KPI_GRAIN_HALF || g == KPI_GRAIN_QUARTER)
+		{
+			*o++ = '-';
+			*o++ = (g == KPI_GRAIN_HALF) ? 'H' : 'Q';
+			*o++ = (char) ('1' + (m - 1) / grain_months[g]);
+		}
+		else if (g != KPI_GRAIN_YEAR)
+		{
+			*o++ = '-';
+			o = put_digits(o, m, 2);
+			if (g == KPI_GRAIN_DAY)
+			{
+				*o++ = '-';
+				o = put_digits(o, d, 2);
+			}
+		}
+	}
+	*o = '\0';
 }
 
 /*
@@ -467,7 +491,7 @@ kpi_period_out(PG_FUNCTION_ARGS)
 {
 	char	   *buf = palloc(16);
 
-	period_format(PG_GETARG_KPI_PERIOD(0), buf, 16);
+	period_format(PG_GETARG_KPI_PERIOD(0), buf);
 	PG_RETURN_CSTRING(buf);
 }
 
@@ -581,7 +605,7 @@ period_shift_or_error(KpiPeriod p, int64 n)
 	{
 		char		buf[16];
 
-		period_format(p, buf, sizeof(buf));
+		period_format(p, buf);
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
 				 errmsg("kpi.period out of range"),
