@@ -3,6 +3,7 @@
 -- >= 1,000, and the year-to-date revenue against the annual goal of 12,000,
 -- paced by how much of the year has passed at each month end.
 \pset footer off
+CREATE EXTENSION kpi;
 SET search_path = public, kpi;
 SET timezone = 'Asia/Shanghai';
 
