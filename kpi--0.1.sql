@@ -202,12 +202,14 @@ CREATE OPERATOR CLASS kpi.period_ops DEFAULT FOR TYPE kpi.period USING btree AS
     FUNCTION 1 kpi.period_cmp(kpi.period, kpi.period),
     FUNCTION 2 kpi.period_sortsupport(internal);
 COMMENT ON OPERATOR CLASS kpi.period_ops USING btree IS 'default btree operator class for kpi.period';
+COMMENT ON OPERATOR FAMILY kpi.period_ops USING btree IS 'btree operators for kpi.period';
 
 CREATE OPERATOR CLASS kpi.period_hash_ops DEFAULT FOR TYPE kpi.period USING hash AS
     OPERATOR 1 kpi.= ,
     FUNCTION 1 kpi.period_hash(kpi.period),
     FUNCTION 2 kpi.period_hash_extended(kpi.period, bigint);
 COMMENT ON OPERATOR CLASS kpi.period_hash_ops USING hash IS 'default hash operator class for kpi.period';
+COMMENT ON OPERATOR FAMILY kpi.period_hash_ops USING hash IS 'hash operators for kpi.period';
 
 CREATE AGGREGATE kpi.min(kpi.period) (
     SFUNC = kpi.period_smaller, STYPE = kpi.period, COMBINEFUNC = kpi.period_smaller,
