@@ -7,7 +7,7 @@ PG_CFLAGS  = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
              -Wno-missing-field-initializers
 
 # pg_regress suites: setup installs the oldest release and upgrades it.
-REGRESS      = setup period goal bands
+REGRESS      = setup period goal bands tally
 REGRESS_OPTS = --inputdir=. --dbname=kpi_regression
 
 PG_CONFIG ?= pg_config

@@ -100,4 +100,65 @@ typedef struct KpiBands
 extern KpiStatusLevel kpi_bands_level(const KpiBands *b, float8 att);
 extern Datum kpi_status_datum(FunctionCallInfo fcinfo, KpiStatusLevel level);
 
+/* ---- kpi.tally ---------------------------------------------------------
+ * CONTRACT for tally.c (implemented there; used by actual.c and rollup.c):
+ * the enum, the struct's `count` field and these six functions.  tally.c
+ * owns the struct layout and may change any other field.
+ */
+typedef enum KpiAggKind
+{
+	KPI_AGG_SUM = 0,
+	KPI_AGG_AVG,
+	KPI_AGG_MIN,
+	KPI_AGG_MAX,
+	KPI_AGG_FIRST,
+	KPI_AGG_LAST,
+	KPI_AGG_COUNT,
+	KPI_AGG_RATIO
+} KpiAggKind;
+
+#define KPI_TALLY_VERSION 1
+
+typedef struct KpiTally
+{
+	uint8		version;
+	uint8		flags;
+	uint8		pad[6];
+	int64		count;			/* values added (NULLs skipped) */
+	float8		sum;			/* Neumaier: sum + comp is the sum */
+	float8		comp;
+	float8		min;
+	float8		max;
+	TimestampTz first_at;
+	float8		first;
+	TimestampTz last_at;
+	float8		last;
+	float8		num_sum;		/* ratio numerator, compensated */
+	float8		num_comp;
+	float8		den_sum;		/* ratio denominator, compensated */
+	float8		den_comp;
+} KpiTally;
+
+extern void kpi_tally_init(KpiTally *t);
+extern void kpi_tally_add(KpiTally *t, float8 value, TimestampTz at);
+extern void kpi_tally_add_ratio(KpiTally *t, float8 num, float8 den, TimestampTz at);
+extern void kpi_tally_merge(KpiTally *dst, const KpiTally *src);
+extern float8 kpi_tally_value(const KpiTally *t, KpiAggKind kind, bool *isnull);
+extern KpiAggKind kpi_agg_kind_from_name(const char *name);
+
+/* ---- kpi.tally (tally.c): beyond the contract above --------------------
+ * flags: KPI_TALLY_UNTIMED is set once the tally holds a value without a
+ * time (the one-argument aggregate); first and last are then unknown and
+ * their fields zero.  An empty tally (count 0) has every other field zero.
+ */
+#define KPI_TALLY_UNTIMED 0x01
+
+#define DatumGetKpiTallyP(X)	((KpiTally *) DatumGetPointer(X))
+#define KpiTallyPGetDatum(X)	PointerGetDatum(X)
+#define PG_GETARG_KPI_TALLY_P(n) DatumGetKpiTallyP(PG_GETARG_DATUM(n))
+#define PG_RETURN_KPI_TALLY_P(x) return KpiTallyPGetDatum(x)
+
+extern void kpi_tally_add_untimed(KpiTally *t, float8 value);
+extern KpiAggKind kpi_agg_kind_from_oid(Oid label_oid);
+
 #endif							/* KPI_H */

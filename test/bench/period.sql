@@ -2,6 +2,7 @@
 -- date.  Prints best-of-3 wall times (ms) and the period/date ratio.
 \set QUIET on
 \ir _lib.sql
+CREATE EXTENSION IF NOT EXISTS kpi;
 SET max_parallel_workers_per_gather = 0;
 SET work_mem = '256MB';
 SET search_path = public, kpi;

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Upgrade test: an install upgraded from the oldest release through every
+# migration script must equal a fresh install of the newest release, and
+# keep the data written at each release.  Runs against the cluster that
+# test.sh started (PGHOST/PGPORT/PGUSER set).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+kpi_find_pg_config
+BINDIR=$("$PG_CONFIG" --bindir)
+psql_q() { "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+versions=$(ls "$KPI_ROOT"/kpi--*.sql | sed -n 's/.*kpi--\([0-9.]*\)\.sql$/\1/p' | sort -V)
+oldest=$(echo "$versions" | head -1)
+newest=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$KPI_ROOT/kpi.control")
+
+for db in kpi_upgrade_fresh kpi_upgrade_old; do
+    psql_q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+done
+psql_q -d kpi_upgrade_fresh -c "CREATE EXTENSION kpi"
+psql_q -d kpi_upgrade_old -c "CREATE EXTENSION kpi VERSION '$oldest'"
+
+# data written at the oldest release, in the user's own table
+psql_q -d kpi_upgrade_old <<'SQL'
+CREATE TABLE user_data (p kpi.period PRIMARY KEY, g kpi.goal, b kpi.bands);
+INSERT INTO user_data VALUES ('2026-Q1', '>= 1200 from 1000', 'amber 0.8, green 1'),
+                             ('2026-W53', '95 .. 105', 'green 1');
+SQL
+
+# step through every migration script, one release at a time
+cur=$oldest
+while [ "$cur" != "$newest" ]; do
+    next=$(ls "$KPI_ROOT"/kpi--"$cur"--*.sql 2>/dev/null | sed -n "s/.*kpi--$cur--\([0-9.]*\)\.sql$/\1/p" | sort -V | tail -1)
+    [ -n "$next" ] || { echo "no migration from $cur towards $newest"; exit 1; }
+    psql_q -d kpi_upgrade_old -c "ALTER EXTENSION kpi UPDATE TO '$next'"
+    cur=$next
+done
+
+# catalog-level comparison: every extension member, described
+members() {
+    psql_q -At -d "$1" -c "
+        SELECT pg_describe_object(classid, objid, objsubid)
+        FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'kpi'
+        WHERE d.deptype = 'e' ORDER BY 1"
+}
+diff <(members kpi_upgrade_fresh) <(members kpi_upgrade_old) || { echo "extension members differ"; exit 1; }
+
+# function definitions, comments, table definitions
+defs() {
+    psql_q -At -d "$1" -c "
+        SELECT p.oid::regprocedure::text || ' ' || pg_get_functiondef(p.oid) || coalesce(obj_description(p.oid, 'pg_proc'), '')
+        FROM pg_proc p WHERE p.pronamespace = 'kpi'::regnamespace AND p.prokind <> 'a'
+        UNION ALL
+        SELECT c.relname || ' ' || c.relkind || ' ' || coalesce(obj_description(c.oid, 'pg_class'), '') || ' ' ||
+               (SELECT string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':' || a.attnotnull
+                                  || ':' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), ''), ',' ORDER BY a.attnum)
+                FROM pg_attribute a LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+        FROM pg_class c WHERE c.relnamespace = 'kpi'::regnamespace
+        UNION ALL
+        SELECT 'view ' || c.relname || ' ' || pg_get_viewdef(c.oid)
+        FROM pg_class c WHERE c.relnamespace = 'kpi'::regnamespace AND c.relkind = 'v'
+        UNION ALL
+        SELECT 'constraint ' || conrelid::regclass || ' ' || pg_get_constraintdef(oid)
+        FROM pg_constraint WHERE connamespace = 'kpi'::regnamespace
+        UNION ALL
+        SELECT 'trigger ' || pg_get_triggerdef(t.oid) FROM pg_trigger t
+        JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = 'kpi'::regnamespace AND NOT t.tgisinternal
+        UNION ALL
+        SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'kpi'::regnamespace
+        UNION ALL
+        SELECT 'config ' || array_to_string(extconfig::regclass[], ',') || ' ' || array_to_string(extcondition, ',')
+        FROM pg_extension WHERE extname = 'kpi'
+        ORDER BY 1"
+}
+diff <(defs kpi_upgrade_fresh) <(defs kpi_upgrade_old) || { echo "upgraded definitions differ from a fresh install"; exit 1; }
+
+# the data written at the oldest release is still there and still reads the same
+got=$(psql_q -At -d kpi_upgrade_old -c "SELECT string_agg(p || '|' || g || '|' || b, ';' ORDER BY p) FROM user_data")
+want='2026-Q1|>= 1200 from 1000|amber 0.8, green 1;2026-W53|95 .. 105|green 1'
+[ "$got" = "$want" ] || { echo "user data changed across upgrade: $got"; exit 1; }
+
+for db in kpi_upgrade_fresh kpi_upgrade_old; do psql_q -d postgres -c "DROP DATABASE $db"; done
+echo "upgrade $oldest -> $newest equals a fresh $newest install; data kept"
