@@ -7,7 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 kpi_find_pg_config
 BINDIR=$("$PG_CONFIG" --bindir)
-psql_q() { "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql_q() { PGOPTIONS="-c client_min_messages=warning" "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 versions=$(ls "$KPI_ROOT"/kpi--*.sql | sed -n 's/.*kpi--\([0-9.]*\)\.sql$/\1/p' | sort -V)
 oldest=$(echo "$versions" | head -1)
@@ -42,7 +42,12 @@ members() {
         FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'kpi'
         WHERE d.deptype = 'e' ORDER BY 1"
 }
-diff <(members kpi_upgrade_fresh) <(members kpi_upgrade_old) || { echo "extension members differ"; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+members kpi_upgrade_fresh > "$work/members.fresh"
+members kpi_upgrade_old > "$work/members.old"
+[ -s "$work/members.fresh" ] || { echo "no extension members found"; exit 1; }
+diff "$work/members.fresh" "$work/members.old" || { echo "extension members differ"; exit 1; }
 
 # function definitions, comments, table definitions
 defs() {
@@ -50,7 +55,7 @@ defs() {
         SELECT p.oid::regprocedure::text || ' ' || pg_get_functiondef(p.oid) || coalesce(obj_description(p.oid, 'pg_proc'), '')
         FROM pg_proc p WHERE p.pronamespace = 'kpi'::regnamespace AND p.prokind <> 'a'
         UNION ALL
-        SELECT c.relname || ' ' || c.relkind || ' ' || coalesce(obj_description(c.oid, 'pg_class'), '') || ' ' ||
+        SELECT c.relname || ' ' || c.relkind::text || ' ' || coalesce(obj_description(c.oid, 'pg_class'), '') || ' ' ||
                (SELECT string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':' || a.attnotnull
                                   || ':' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), ''), ',' ORDER BY a.attnum)
                 FROM pg_attribute a LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
@@ -73,7 +78,9 @@ defs() {
         FROM pg_extension WHERE extname = 'kpi'
         ORDER BY 1"
 }
-diff <(defs kpi_upgrade_fresh) <(defs kpi_upgrade_old) || { echo "upgraded definitions differ from a fresh install"; exit 1; }
+defs kpi_upgrade_fresh > "$work/defs.fresh"
+defs kpi_upgrade_old > "$work/defs.old"
+diff "$work/defs.fresh" "$work/defs.old" || { echo "upgraded definitions differ from a fresh install"; exit 1; }
 
 # the data written at the oldest release is still there and still reads the same
 got=$(psql_q -At -d kpi_upgrade_old -c "SELECT string_agg(p || '|' || g || '|' || b, ';' ORDER BY p) FROM user_data")
@@ -81,4 +88,4 @@ want='2026-Q1|>= 1200 from 1000|amber 0.8, green 1;2026-W53|95 .. 105|green 1'
 [ "$got" = "$want" ] || { echo "user data changed across upgrade: $got"; exit 1; }
 
 for db in kpi_upgrade_fresh kpi_upgrade_old; do psql_q -d postgres -c "DROP DATABASE $db"; done
-echo "upgrade $oldest -> $newest equals a fresh $newest install; data kept"
+echo "upgrade $oldest -> $newest equals a fresh $newest install ($(wc -l < "$work/members.fresh") objects, $(wc -l < "$work/defs.fresh") definitions compared); data kept"
