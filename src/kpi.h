@@ -68,6 +68,7 @@ typedef struct KpiGoal
 #define PG_GETARG_KPI_GOAL_P(n) DatumGetKpiGoalP(PG_GETARG_DATUM(n))
 
 extern float8 kpi_goal_attainment(const KpiGoal *g, float8 actual, bool *isnull);
+extern Datum kpi_goal_target(PG_FUNCTION_ARGS);	/* kpi.target(goal) */
 
 /* Numbers in kpi text forms (goal.c): plain decimals in, shortest-exact out. */
 extern bool kpi_scan_float8(const char **pp, float8 *result, const char *typname);
@@ -101,9 +102,8 @@ extern KpiStatusLevel kpi_bands_level(const KpiBands *b, float8 att);
 extern Datum kpi_status_datum(FunctionCallInfo fcinfo, KpiStatusLevel level);
 
 /* ---- kpi.tally ---------------------------------------------------------
- * CONTRACT for tally.c (implemented there; used by actual.c and rollup.c):
- * the enum, the struct's `count` field and these six functions.  tally.c
- * owns the struct layout and may change any other field.
+ * The struct and the functions actual.c and rollup.c use to build and read
+ * tallies in C (tally.c).
  */
 typedef enum KpiAggKind
 {

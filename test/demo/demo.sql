@@ -1,50 +1,141 @@
--- make demo: the kpi types at work on a small, realistic example.
--- A sales team's 2026: monthly revenue (万元) against a monthly goal of
--- >= 1,000, and the year-to-date revenue against the annual goal of 12,000,
--- paced by how much of the year has passed at each month end.
+-- make demo: the indicator system of 华夏家电 (Huaxia Appliances) in kpi.
+-- Loads test/demo/company.sql (41 indicators, a company with three regions,
+-- 2025 and 2026 by month, targets for 2026), then prints what a management
+-- meeting looks at for the second quarter of 2026:
+--   1. the indicator tree (指标树) for the whole company, from kpi.rollup;
+--   2. the same tree for one region;
+--   3. the regions side by side on a few key indicators, from kpi.scorecard,
+--      against the quarter before and the same quarter last year;
+--   4. one region month by month, to see when things went wrong;
+--   5. a check that ratio indicators are ratios of sums.
+\set QUIET on
 \pset footer off
+\pset null ''
 CREATE EXTENSION kpi;
-SET search_path = public, kpi;
-SET timezone = 'Asia/Shanghai';
+\ir company.sql
 
-CREATE TEMP TABLE revenue (period kpi.period PRIMARY KEY, amount float8);
-INSERT INTO revenue VALUES
-  ('2026-01',  820), ('2026-02',  640), ('2026-03', 1130), ('2026-04', 1010),
-  ('2026-05',  960), ('2026-06', 1240), ('2026-07', 1310), ('2026-08',  880),
-  ('2026-09',  990), ('2026-10', 1080), ('2026-11', 1420), ('2026-12', 1560);
-
-\echo
-\echo '== kpi demo: sales.revenue 2026, monthly goal >= 1000, annual goal >= 12000 =='
-\echo '   status bands: amber 0.8, green 0.95, blue 1.1'
-\echo
-SELECT r.period                                               AS month,
-       r.amount                                               AS revenue,
-       round((r.amount / '>= 1000'::kpi.goal)::numeric, 3)    AS attainment,
-       (r.amount / '>= 1000'::kpi.goal) @ 'amber 0.8, green 0.95, blue 1.1'::kpi.bands AS status,
-       sum(r.amount) OVER w                                   AS ytd,
-       round(kpi.progress('2026', kpi.end_date(r.period) + 1)::numeric, 3) AS year_elapsed,
-       round(kpi.pace(sum(r.amount) OVER w, '>= 12000', kpi.progress('2026', kpi.end_date(r.period) + 1))::numeric, 3) AS ytd_pace,
-       kpi.status(kpi.pace(sum(r.amount) OVER w, '>= 12000', kpi.progress('2026', kpi.end_date(r.period) + 1)),
-                  'amber 0.8, green 0.95, blue 1.1')         AS ytd_status
-FROM revenue r
-WINDOW w AS (ORDER BY r.period)
-ORDER BY r.period;
-
-\echo
-\echo '== quarters: revenue summed per quarter against >= 3000 =='
-SELECT q                                                      AS quarter,
-       sum(r.amount)                                          AS revenue,
-       round((sum(r.amount) / '>= 3000'::kpi.goal)::numeric, 3) AS attainment,
-       (sum(r.amount) / '>= 3000'::kpi.goal) @ 'amber 0.8, green 0.95, blue 1.1'::kpi.bands AS status
-FROM kpi.periods('2026', 'quarter') q
-JOIN revenue r ON r.period <@ q
-GROUP BY q ORDER BY q;
+-- How the demo prints numbers: ratios (unit %) as percentages; numbers from
+-- 1,000 up, and whole numbers from 100 up, with thousands separators and no
+-- decimals; from 100 up one decimal; below 100 two.
+CREATE FUNCTION pg_temp.fmt(v float8, unit text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN v IS NULL THEN NULL
+        WHEN unit = '%' THEN to_char(v * 100, 'FM9999990.00') || '%'
+        WHEN abs(v) >= 100 AND v = trunc(v) THEN to_char(v, 'FM999,999,999,990')
+        WHEN abs(v) >= 1000 THEN to_char(round(v), 'FM999,999,999,990')
+        WHEN abs(v) >= 100 THEN to_char(v, 'FM999990.0')
+        ELSE to_char(v, 'FM999990.00') END
+$$;
+-- A change against an earlier value: percentage points for ratios,
+-- per cent for everything else.
+CREATE FUNCTION pg_temp.delta(cur numeric, prev numeric, unit text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN cur IS NULL OR prev IS NULL THEN NULL
+        WHEN unit = '%' THEN to_char((cur - prev) * 100, 'FMS9990.00') || ' pp'
+        WHEN prev = 0 THEN NULL
+        ELSE to_char((cur - prev) / abs(prev) * 100, 'FMS9990.0') || '%' END
+$$;
 
 \echo
-\echo '== other kinds of goal: lower is better, from a baseline, within a range =='
-SELECT indicator, goal, actual, round(kpi.attainment(actual, goal)::numeric, 3) AS attainment,
-       actual <@ goal AS meets, kpi.attainment(actual, goal) @ 'amber 0.8, green 1'::kpi.bands AS status
-FROM (VALUES ('客诉率 complaint rate %',   '<= 2.5'::kpi.goal,       2.9::float8),
-             ('交付周期 lead time days',    '<= 10 from 14',           11),
-             ('毛利率 gross margin %',      '>= 32 from 28',           31),
-             ('库存周转 stock turns',       '4.5 .. 6',                6.3)) v(indicator, goal, actual);
+\echo '华夏家电 Huaxia Appliances — indicator review 2026-Q2'
+\echo '====================================================='
+\echo 'status: red < amber < green < blue (exceeding).  score = attainment capped at 1.2;'
+\echo 'a node without its own target is scored from its children (weighted);'
+\echo 'coverage = share of the children''s weight that had a score.'
+\echo '* = the indicator also counts under a second parent; it is listed once.'
+
+\echo
+\echo '1. Indicator tree, whole company (kpi.rollup(''2026-Q2''))'
+SELECT repeat('  ', r.depth) || i.name
+         || CASE WHEN (SELECT count(*) FROM kpi.link l WHERE l.child_id = r.indicator_id) > 1
+                 THEN ' *' ELSE '' END                  AS indicator,
+       r.code,
+       pg_temp.fmt(r.actual, i.unit)                   AS actual,
+       pg_temp.fmt(r.target, i.unit)                   AS target,
+       CASE WHEN i.unit <> '%' THEN i.unit END          AS unit,
+       to_char(r.attainment * 100, 'FM9990.0')          AS "att %",
+       to_char(r.score, 'FM0.000')                      AS score,
+       r.status::text                                   AS status,
+       to_char(r.coverage * 100, 'FM990')               AS "cov %"
+FROM kpi.rollup('2026-Q2') WITH ORDINALITY AS r
+JOIN kpi.indicator i ON i.id = r.indicator_id
+ORDER BY r.ordinality;
+
+\echo
+\echo '2. Indicator tree, 华北大区 (kpi.rollup(''2026-Q2'', ''hq.north'')): the supplier outage of April and May'
+SELECT repeat('  ', r.depth) || i.name
+         || CASE WHEN (SELECT count(*) FROM kpi.link l WHERE l.child_id = r.indicator_id) > 1
+                 THEN ' *' ELSE '' END                  AS indicator,
+       r.code,
+       pg_temp.fmt(r.actual, i.unit)                   AS actual,
+       pg_temp.fmt(r.target, i.unit)                   AS target,
+       CASE WHEN i.unit <> '%' THEN i.unit END          AS unit,
+       to_char(r.attainment * 100, 'FM9990.0')          AS "att %",
+       to_char(r.score, 'FM0.000')                      AS score,
+       r.status::text                                   AS status,
+       to_char(r.coverage * 100, 'FM990')               AS "cov %"
+FROM kpi.rollup('2026-Q2', 'hq.north') WITH ORDINALITY AS r
+JOIN kpi.indicator i ON i.id = r.indicator_id
+ORDER BY r.ordinality;
+
+\echo
+\echo '3. Regions side by side, 2026-Q2 (kpi.scorecard): against 2026-Q1 and 2025-Q2'
+\echo '   (changes of ratios in percentage points; growth has no 2025-Q2 value: there is no 2024 data)'
+SELECT sc.indicator_name                                AS indicator,
+       sc.scope_name                                    AS scope,
+       pg_temp.fmt(sc.actual::float8, sc.unit)          AS actual,
+       pg_temp.fmt(sc.target::float8, sc.unit)          AS target,
+       to_char(sc.attainment * 100, 'FM9990.0')         AS "att %",
+       sc.status,
+       pg_temp.fmt(sc.previous_actual::float8, sc.unit) AS "2026-Q1",
+       pg_temp.delta(sc.actual, sc.previous_actual, sc.unit)  AS "vs Q1",
+       pg_temp.fmt(sc.last_year_actual::float8, sc.unit) AS "2025-Q2",
+       pg_temp.delta(sc.actual, sc.last_year_actual, sc.unit) AS "vs last year"
+FROM kpi.scorecard sc
+JOIN (VALUES ('sales.revenue', 1), ('strategy.revenue_growth', 2), ('finance.gross_margin', 3),
+             ('service.complaint_rate', 4), ('supply.otd_rate', 5), ('supply.lead_time_days', 6),
+             ('supply.inventory', 7)) k(code, ord) ON k.code = sc.indicator
+JOIN (VALUES ('hq', 1), ('hq.east', 2), ('hq.south', 3), ('hq.north', 4)) s(code, ord) ON s.code = sc.scope
+WHERE sc.period = '2026-Q2'
+ORDER BY k.ord, s.ord;
+
+\echo
+\echo '4. 华北大区 month by month, 2026 (kpi.scorecard, grain month): R red, A amber, G green, B blue'
+SELECT sc.indicator_name AS indicator,
+       string_agg(CASE sc.status WHEN 'red' THEN 'R' WHEN 'amber' THEN 'A'
+                                 WHEN 'green' THEN 'G' WHEN 'blue' THEN 'B' ELSE '.' END,
+                  ' ' ORDER BY sc.period_start) AS "J F M A M J J A S O N D",
+       pg_temp.fmt(min(sc.actual::float8) FILTER (WHERE sc.period = '2026-05'), min(sc.unit)) AS "May",
+       pg_temp.fmt(min(sc.target::float8) FILTER (WHERE sc.period = '2026-05'), min(sc.unit)) AS "May target"
+FROM kpi.scorecard sc
+WHERE sc.scope = 'hq.north' AND sc.grain = 'month' AND sc.period_start BETWEEN '2026-01-01' AND '2026-12-31'
+  AND sc.indicator IN ('sales.revenue', 'sales.store_revenue', 'mfg.output', 'mfg.downtime_hours',
+                       'supply.otd_rate', 'supply.lead_time_days', 'logistics.cost_per_order',
+                       'service.csat')
+GROUP BY sc.indicator, sc.indicator_name
+ORDER BY sc.indicator;
+
+\echo
+\echo '5. Ratios are ratios of sums: 2026-Q2, whole company, from the raw measurements and from kpi.rollup'
+WITH r AS (SELECT * FROM kpi.rollup('2026-Q2'))
+SELECT i.name                                                     AS indicator,
+       count(*)                                                   AS measurements,
+       pg_temp.fmt(sum(m.value) / sum(m.denominator), i.unit)     AS "Σ numerator / Σ denominator",
+       pg_temp.fmt(avg(m.value / m.denominator), i.unit)          AS "mean of the monthly rates",
+       pg_temp.fmt(min(r.actual), i.unit)                         AS "kpi.rollup actual"
+FROM kpi.measurement m
+JOIN kpi.indicator i ON i.id = m.indicator_id
+JOIN r ON r.indicator_id = i.id
+WHERE i.code IN ('finance.gross_margin', 'supply.otd_rate', 'service.complaint_rate', 'logistics.cost_per_order')
+  AND m.at >= '2026-04-01' AND m.at < '2026-07-01'
+GROUP BY i.code, i.name, i.unit
+ORDER BY i.code;
+
+-- Alerts (预警) come in a later release. Placeholder: once kpi.alert_rule and
+-- kpi.alert exist, show here the alerts the 2026-Q2 data raised, e.g.
+--   SELECT ... FROM kpi.alert WHERE period = '2026-Q2' ...
+-- and the review (复盘) of the north's supplier outage.
+
+\echo

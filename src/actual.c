@@ -1,0 +1,472 @@
+/*
+ * actual.c
+ *	  The trigger that keeps kpi.actual in step with kpi.measurement.
+ *
+ * It fires once per statement, with transition tables.  Inserted rows are
+ * summarised in C into one tally per (indicator, scope, period) for each of
+ * the indicator's grains, and each such key is then written once: a bulk
+ * load of 100k rows over 1,000 keys costs a few thousand small statements,
+ * not hundreds of thousands.  Updated and deleted rows mark their keys for
+ * recomputation from kpi.measurement, which is exact whatever changed.
+ * Keys are written in sorted order so that concurrent writers lock the
+ * kpi.actual rows they share in the same order and cannot deadlock on them.
+ *
+ * Every SQL statement is prepared once per backend (SPI_keepplan) and names
+ * every object with its schema: the function runs as SECURITY DEFINER and
+ * must not depend on the caller's search_path.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+#include "kpi.h"
+
+/* What the trigger needs to know of an indicator. */
+typedef struct IndicatorInfo
+{
+	int64		id;				/* hash key */
+	KpiAggKind	agg;
+	uint8		grains;			/* bit per KpiGrain */
+	bool		retired;
+	char		code[NAMEDATALEN * 2];
+} IndicatorInfo;
+
+/* One kpi.actual row to write. */
+typedef struct ActualKey
+{
+	int64		indicator_id;
+	int64		scope_id;
+	KpiPeriod	period;
+} ActualKey;
+
+typedef struct ActualEntry
+{
+	ActualKey	key;			/* hash key */
+	KpiTally	delta;			/* tally of the inserted rows */
+	bool		recompute;		/* rows were updated or deleted: rebuild */
+} ActualEntry;
+
+/* Column numbers of kpi.measurement, looked up once per call. */
+typedef struct MeasurementCols
+{
+	int			indicator_id;
+	int			scope_id;
+	int			at;
+	int			value;
+	int			denominator;
+} MeasurementCols;
+
+static SPIPlanPtr plan_indicator = NULL;
+static SPIPlanPtr plan_upsert = NULL;
+static SPIPlanPtr plan_evaluate = NULL;
+static SPIPlanPtr plan_delete = NULL;
+static SPIPlanPtr plan_scan = NULL;
+static Oid	tally_type_oid = InvalidOid;
+static Oid	period_type_oid = InvalidOid;
+
+/* The OID of a type of schema kpi, by name. */
+static Oid
+kpi_type_oid(const char *name)
+{
+	TypeName   *tn = makeTypeNameFromNameList(list_make2(makeString("kpi"),
+														 makeString(pstrdup(name))));
+
+	return typenameTypeId(NULL, tn);
+}
+
+/* Prepare a statement once and keep it for the life of the backend. */
+static SPIPlanPtr
+prepare_kept(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "kpi: SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "kpi: SPI_keepplan failed");
+	return plan;
+}
+
+/* Prepare the statements of the trigger (first call in a backend). */
+static void
+prepare_plans(void)
+{
+	Oid			key_types[3];
+	Oid			upsert_types[5];
+	Oid			scan_types[4];
+
+	if (plan_scan != NULL)
+		return;
+	tally_type_oid = kpi_type_oid("tally");
+	period_type_oid = kpi_type_oid("period");
+	key_types[0] = INT8OID;
+	key_types[1] = INT8OID;
+	key_types[2] = period_type_oid;
+
+	plan_indicator = prepare_kept(
+		"SELECT i.agg::pg_catalog.text, i.grains, i.lifecycle, i.code "
+		"FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) $1",
+		1, key_types);
+
+	memcpy(upsert_types, key_types, sizeof(key_types));
+	upsert_types[3] = tally_type_oid;
+	upsert_types[4] = BOOLOID;
+	plan_upsert = prepare_kept(
+		"INSERT INTO kpi.actual AS a (indicator_id, scope_id, period, tally) "
+		"VALUES ($1, $2, $3, $4) "
+		"ON CONFLICT (indicator_id, scope_id, period) DO UPDATE SET tally = "
+		"CASE WHEN $5 THEN excluded.tally ELSE a.tally OPERATOR(kpi.+) excluded.tally END",
+		5, upsert_types);
+
+	plan_evaluate = prepare_kept(
+		"UPDATE kpi.actual a "
+		"SET (value, target, attainment, status, updated_at) = ("
+		"  SELECT e.v, kpi.target(t.goal), kpi.attainment(e.v, t.goal),"
+		"         kpi.status(kpi.attainment(e.v, t.goal), i.bands), pg_catalog.now()"
+		"  FROM kpi.indicator i"
+		"  CROSS JOIN LATERAL (SELECT kpi.value(a.tally, i.agg) AS v) e"
+		"  LEFT JOIN kpi.target t ON t.indicator_id OPERATOR(pg_catalog.=) i.id"
+		"   AND t.scope_id OPERATOR(pg_catalog.=) a.scope_id AND t.period OPERATOR(kpi.=) a.period"
+		"  WHERE i.id OPERATOR(pg_catalog.=) a.indicator_id) "
+		"WHERE a.indicator_id OPERATOR(pg_catalog.=) $1 AND a.scope_id OPERATOR(pg_catalog.=) $2"
+		" AND a.period OPERATOR(kpi.=) $3 "
+		"RETURNING a.value, a.attainment,"
+		" kpi.pace(a.value, (SELECT t.goal FROM kpi.target t"
+		"  WHERE t.indicator_id OPERATOR(pg_catalog.=) $1 AND t.scope_id OPERATOR(pg_catalog.=) $2"
+		"  AND t.period OPERATOR(kpi.=) $3), kpi.progress(a.period, pg_catalog.now()))",
+		3, key_types);
+
+	plan_delete = prepare_kept(
+		"DELETE FROM kpi.actual a WHERE a.indicator_id OPERATOR(pg_catalog.=) $1"
+		" AND a.scope_id OPERATOR(pg_catalog.=) $2 AND a.period OPERATOR(kpi.=) $3",
+		3, key_types);
+
+	scan_types[0] = INT8OID;
+	scan_types[1] = INT8OID;
+	scan_types[2] = TIMESTAMPTZOID;
+	scan_types[3] = TIMESTAMPTZOID;
+	plan_scan = prepare_kept(
+		"SELECT m.value, m.denominator, m.at FROM kpi.measurement m "
+		"WHERE m.indicator_id OPERATOR(pg_catalog.=) $1 AND m.scope_id OPERATOR(pg_catalog.=) $2"
+		" AND m.at OPERATOR(pg_catalog.>=) $3 AND m.at OPERATOR(pg_catalog.<) $4",
+		4, scan_types);
+}
+
+/* Load what the trigger needs of one indicator. */
+static void
+load_indicator(IndicatorInfo *info)
+{
+	Datum		arg = Int64GetDatum(info->id);
+	bool		isnull;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	ArrayType  *grains;
+	Datum	   *elems;
+	int			nelems,
+				i;
+
+	if (SPI_execute_plan(plan_indicator, &arg, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "kpi: indicator " INT64_FORMAT " not found", info->id);
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+
+	info->agg = kpi_agg_kind_from_name(TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)));
+	grains = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull));
+	deconstruct_array(grains, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
+	info->grains = 0;
+	for (i = 0; i < nelems; i++)
+		info->grains |= 1 << kpi_grain_from_name(TextDatumGetCString(elems[i]));
+	info->retired = strcmp(TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull)),
+						   "retired") == 0;
+	strlcpy(info->code, TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull)),
+			sizeof(info->code));
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* The cached info of an indicator, loading it on first sight. */
+static IndicatorInfo *
+indicator_info(HTAB *indicators, int64 id)
+{
+	bool		found;
+	IndicatorInfo *info = hash_search(indicators, &id, HASH_ENTER, &found);
+
+	if (!found)
+		load_indicator(info);
+	return info;
+}
+
+/* Find a column of kpi.measurement by name. */
+static int
+column_number(TupleDesc desc, const char *name)
+{
+	int			attnum = SPI_fnumber(desc, name);
+
+	if (attnum <= 0)
+		elog(ERROR, "kpi: kpi.measurement has no column \"%s\"", name);
+	return attnum;
+}
+
+/* The date of a timestamp in the session time zone. */
+static DateADT
+session_date(TimestampTz at)
+{
+	return DatumGetDateADT(DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(at)));
+}
+
+/*
+ * Walk one transition table.  With add, each row's value is added to the
+ * tallies of its keys (inserted rows); otherwise its keys are marked for
+ * recomputation (updated or deleted rows).
+ */
+static void
+collect_rows(Tuplestorestate *rows, TupleDesc desc, const MeasurementCols *cols,
+			 HTAB *indicators, HTAB *actuals, bool add)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		bool		isnull,
+					den_null;
+		int64		ind = DatumGetInt64(slot_getattr(slot, cols->indicator_id, &isnull));
+		int64		scope = DatumGetInt64(slot_getattr(slot, cols->scope_id, &isnull));
+		TimestampTz at = DatumGetTimestampTz(slot_getattr(slot, cols->at, &isnull));
+		float8		value = DatumGetFloat8(slot_getattr(slot, cols->value, &isnull));
+		float8		den = DatumGetFloat8(slot_getattr(slot, cols->denominator, &den_null));
+		IndicatorInfo *info = indicator_info(indicators, ind);
+		DateADT		day = session_date(at);
+		int			g;
+
+		if (add && info->retired)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("indicator \"%s\" is retired", info->code),
+					 errhint("Set its lifecycle back to active to record values.")));
+		if (add && info->agg == KPI_AGG_RATIO && den_null)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("ratio indicator \"%s\" needs a denominator", info->code),
+					 errhint("Record numerator and denominator, e.g. with kpi.record_ratio().")));
+
+		for (g = 0; g < KPI_GRAIN_COUNT; g++)
+		{
+			ActualKey	key;
+			ActualEntry *entry;
+			bool		found;
+
+			if ((info->grains & (1 << g)) == 0)
+				continue;
+			memset(&key, 0, sizeof(key));
+			key.indicator_id = ind;
+			key.scope_id = scope;
+			key.period = kpi_period_containing(day, (KpiGrain) g);
+			entry = hash_search(actuals, &key, HASH_ENTER, &found);
+			if (!found)
+			{
+				kpi_tally_init(&entry->delta);
+				entry->recompute = false;
+			}
+			if (!add)
+				entry->recompute = true;
+			else if (info->agg == KPI_AGG_RATIO)
+				kpi_tally_add_ratio(&entry->delta, value, den, at);
+			else
+				kpi_tally_add(&entry->delta, value, at);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/* Rebuild the tally of one key from kpi.measurement. */
+static void
+recompute_tally(const ActualKey *key, KpiAggKind agg, KpiTally *tally)
+{
+	Datum		args[4];
+	int			overflow = 0;
+	uint64		i;
+
+	args[0] = Int64GetDatum(key->indicator_id);
+	args[1] = Int64GetDatum(key->scope_id);
+	args[2] = TimestampTzGetDatum(date2timestamptz_opt_overflow(kpi_period_start(key->period),
+																&overflow));
+	args[3] = TimestampTzGetDatum(date2timestamptz_opt_overflow(kpi_period_end(key->period) + 1,
+																&overflow));
+	/* read_only = false: a fresh snapshot that sees this statement's rows */
+	if (SPI_execute_plan(plan_scan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.measurement");
+	kpi_tally_init(tally);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull,
+					den_null;
+		float8		value = DatumGetFloat8(SPI_getbinval(tup, desc, 1, &isnull));
+		float8		den = DatumGetFloat8(SPI_getbinval(tup, desc, 2, &den_null));
+		TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+
+		if (agg == KPI_AGG_RATIO)
+		{
+			if (!den_null)
+				kpi_tally_add_ratio(tally, value, den, at);
+		}
+		else
+			kpi_tally_add(tally, value, at);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Order keys so that concurrent writers lock shared rows in one order. */
+static int
+actual_key_cmp(const void *a, const void *b)
+{
+	const ActualKey *x = &(*(ActualEntry *const *) a)->key;
+	const ActualKey *y = &(*(ActualEntry *const *) b)->key;
+
+	if (x->indicator_id != y->indicator_id)
+		return x->indicator_id < y->indicator_id ? -1 : 1;
+	if (x->scope_id != y->scope_id)
+		return x->scope_id < y->scope_id ? -1 : 1;
+	if (x->period != y->period)
+		return x->period < y->period ? -1 : 1;
+	return 0;
+}
+
+/* Write one key: merge or replace its tally, or delete it, then evaluate. */
+static void
+write_actual(ActualEntry *entry, HTAB *indicators)
+{
+	Datum		args[5];
+	KpiTally	rebuilt;
+	const KpiTally *tally = &entry->delta;
+
+	args[0] = Int64GetDatum(entry->key.indicator_id);
+	args[1] = Int64GetDatum(entry->key.scope_id);
+	args[2] = KpiPeriodGetDatum(entry->key.period);
+
+	if (entry->recompute)
+	{
+		recompute_tally(&entry->key, indicator_info(indicators, entry->key.indicator_id)->agg,
+						&rebuilt);
+		tally = &rebuilt;
+		if (rebuilt.count == 0)
+		{
+			if (SPI_execute_plan(plan_delete, args, NULL, false, 0) != SPI_OK_DELETE)
+				elog(ERROR, "kpi: could not delete from kpi.actual");
+			return;
+		}
+	}
+	args[3] = PointerGetDatum(tally);
+	args[4] = BoolGetDatum(entry->recompute);
+	if (SPI_execute_plan(plan_upsert, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "kpi: could not write kpi.actual");
+	if (SPI_execute_plan(plan_evaluate, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "kpi: could not evaluate kpi.actual");
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Apply a statement's changes of kpi.measurement to kpi.actual. */
+static void
+sync_actuals(TriggerData *trigdata)
+{
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	MeasurementCols cols;
+	HASHCTL		ctl;
+	HTAB	   *indicators;
+	HTAB	   *actuals;
+	HASH_SEQ_STATUS seq;
+	ActualEntry *entry;
+	ActualEntry **sorted;
+	long		n = 0,
+				i;
+
+	cols.indicator_id = column_number(desc, "indicator_id");
+	cols.scope_id = column_number(desc, "scope_id");
+	cols.at = column_number(desc, "at");
+	cols.value = column_number(desc, "value");
+	cols.denominator = column_number(desc, "denominator");
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(IndicatorInfo);
+	ctl.hcxt = CurrentMemoryContext;
+	indicators = hash_create("kpi indicators", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(ActualKey);
+	ctl.entrysize = sizeof(ActualEntry);
+	actuals = hash_create("kpi actuals", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	if (trigdata->tg_oldtable)
+		collect_rows(trigdata->tg_oldtable, desc, &cols, indicators, actuals, false);
+	if (trigdata->tg_newtable)
+		collect_rows(trigdata->tg_newtable, desc, &cols, indicators, actuals,
+					 !TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event));
+
+	sorted = palloc(sizeof(ActualEntry *) * Max(hash_get_num_entries(actuals), 1));
+	hash_seq_init(&seq, actuals);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+		sorted[n++] = entry;
+	qsort(sorted, n, sizeof(ActualEntry *), actual_key_cmp);
+	for (i = 0; i < n; i++)
+		write_actual(sorted[i], indicators);
+}
+
+PG_FUNCTION_INFO_V1(kpi_measurement_sync);
+/*
+ * Trigger on kpi.measurement, AFTER ... FOR EACH STATEMENT with transition
+ * tables (kpi_new_rows, kpi_old_rows), and AFTER TRUNCATE.
+ */
+Datum
+kpi_measurement_sync(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("kpi.measurement_sync() must be called as a trigger")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("kpi.measurement_sync() must fire AFTER ... FOR EACH STATEMENT")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "kpi: SPI_connect failed");
+	prepare_plans();
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+	{
+		/* DELETE, not TRUNCATE: kpi.actual may be in the same TRUNCATE list */
+		if (SPI_execute("DELETE FROM kpi.actual", false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "kpi: could not empty kpi.actual");
+	}
+	else
+	{
+		if (!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+			trigdata->tg_newtable == NULL && trigdata->tg_oldtable == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("kpi.measurement_sync() needs transition tables"),
+					 errhint("Create the trigger with REFERENCING NEW TABLE / OLD TABLE.")));
+		sync_actuals(trigdata);
+	}
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
