@@ -246,8 +246,10 @@ SELECT count(*) AS actuals_left FROM kpi.actual;
 SELECT kpi.measurement_sync();
 DROP VIEW pg_temp.act;
 -- leave the tables empty for the next suites
+SET client_min_messages = warning;
 TRUNCATE kpi.link, kpi.target, kpi.target_history, kpi.indicator_history,
          kpi.indicator, kpi.scope CASCADE;
+RESET client_min_messages;
 RESET search_path;
 RESET timezone;
 RESET datestyle;

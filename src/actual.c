@@ -72,7 +72,6 @@ typedef struct MeasurementCols
 
 static SPIPlanPtr plan_indicator = NULL;
 static SPIPlanPtr plan_upsert = NULL;
-static SPIPlanPtr plan_evaluate = NULL;
 static SPIPlanPtr plan_delete = NULL;
 static SPIPlanPtr plan_scan = NULL;
 static Oid	tally_type_oid = InvalidOid;
@@ -106,65 +105,78 @@ prepare_kept(const char *sql, int nargs, Oid *argtypes)
 static void
 prepare_plans(void)
 {
-	Oid			key_types[3];
-	Oid			upsert_types[5];
-	Oid			scan_types[4];
+	Oid			types[6];
 
 	if (plan_scan != NULL)
 		return;
 	tally_type_oid = kpi_type_oid("tally");
 	period_type_oid = kpi_type_oid("period");
-	key_types[0] = INT8OID;
-	key_types[1] = INT8OID;
-	key_types[2] = period_type_oid;
 
+	types[0] = INT8OID;
 	plan_indicator = prepare_kept(
 		"SELECT i.agg::pg_catalog.text, i.grains, i.lifecycle, i.code "
 		"FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) $1",
-		1, key_types);
+		1, types);
 
-	memcpy(upsert_types, key_types, sizeof(key_types));
-	upsert_types[3] = tally_type_oid;
-	upsert_types[4] = BOOLOID;
+	/* keys travel as three parallel arrays, tallies as a fourth */
+	types[0] = INT8ARRAYOID;
+	types[1] = INT8ARRAYOID;
+	types[2] = get_array_type(period_type_oid);
+	types[3] = get_array_type(tally_type_oid);
+	types[4] = BOOLOID;
+	/*
+	 * One statement writes and evaluates a batch: new keys are evaluated in
+	 * the SELECT, existing ones in the DO UPDATE from the merged tally, so
+	 * each kpi.actual row gets one new version per statement.  Rows go in
+	 * key order, the order every writer locks them in.
+	 */
+	types[5] = BOOLOID;
 	plan_upsert = prepare_kept(
-		"INSERT INTO kpi.actual AS a (indicator_id, scope_id, period, tally) "
-		"VALUES ($1, $2, $3, $4) "
-		"ON CONFLICT (indicator_id, scope_id, period) DO UPDATE SET tally = "
-		"CASE WHEN $5 THEN excluded.tally ELSE a.tally OPERATOR(kpi.+) excluded.tally END",
-		5, upsert_types);
-
-	plan_evaluate = prepare_kept(
-		"UPDATE kpi.actual a "
-		"SET (value, target, attainment, status, updated_at) = ("
-		"  SELECT e.v, kpi.target(t.goal), kpi.attainment(e.v, t.goal),"
-		"         kpi.status(kpi.attainment(e.v, t.goal), i.bands), pg_catalog.now()"
-		"  FROM kpi.indicator i"
-		"  CROSS JOIN LATERAL (SELECT kpi.value(a.tally, i.agg) AS v) e"
-		"  LEFT JOIN kpi.target t ON t.indicator_id OPERATOR(pg_catalog.=) i.id"
-		"   AND t.scope_id OPERATOR(pg_catalog.=) a.scope_id AND t.period OPERATOR(kpi.=) a.period"
-		"  WHERE i.id OPERATOR(pg_catalog.=) a.indicator_id) "
-		"WHERE a.indicator_id OPERATOR(pg_catalog.=) $1 AND a.scope_id OPERATOR(pg_catalog.=) $2"
-		" AND a.period OPERATOR(kpi.=) $3 "
-		"RETURNING a.value, a.attainment,"
-		" kpi.pace(a.value, (SELECT t.goal FROM kpi.target t"
-		"  WHERE t.indicator_id OPERATOR(pg_catalog.=) $1 AND t.scope_id OPERATOR(pg_catalog.=) $2"
-		"  AND t.period OPERATOR(kpi.=) $3), kpi.progress(a.period, pg_catalog.now()))",
-		3, key_types);
+		"INSERT INTO kpi.actual AS a (indicator_id, scope_id, period, tally, value, target,"
+		"                             attainment, status, updated_at) "
+		"SELECT k.i, k.s, k.p, k.t, e.v, kpi.target(t.goal), kpi.attainment(e.v, t.goal),"
+		"       kpi.status(kpi.attainment(e.v, t.goal), i.bands), pg_catalog.now() "
+		"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+		"                pg_catalog.unnest($4)) AS k(i, s, p, t) "
+		"JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) k.i "
+		"CROSS JOIN LATERAL (SELECT kpi.value(k.t, i.agg) AS v) e "
+		"LEFT JOIN kpi.target t ON t.indicator_id OPERATOR(pg_catalog.=) k.i"
+		" AND t.scope_id OPERATOR(pg_catalog.=) k.s AND t.period OPERATOR(kpi.=) k.p "
+		"ORDER BY k.i, k.s, k.p "
+		"ON CONFLICT (indicator_id, scope_id, period) DO UPDATE SET"
+		" (tally, value, target, attainment, status, updated_at) = ("
+		"  SELECT x.t, x.v, kpi.target(x.g), kpi.attainment(x.v, x.g),"
+		"         kpi.status(kpi.attainment(x.v, x.g), x.b), pg_catalog.now()"
+		"  FROM (SELECT m.t, kpi.value(m.t, i2.agg) AS v, i2.bands AS b,"
+		"               (SELECT t2.goal FROM kpi.target t2"
+		"                WHERE t2.indicator_id OPERATOR(pg_catalog.=) a.indicator_id"
+		"                  AND t2.scope_id OPERATOR(pg_catalog.=) a.scope_id"
+		"                  AND t2.period OPERATOR(kpi.=) a.period) AS g"
+		"        FROM (SELECT CASE WHEN $5 THEN excluded.tally"
+		"                          ELSE a.tally OPERATOR(kpi.+) excluded.tally END AS t) m,"
+		"             kpi.indicator i2 WHERE i2.id OPERATOR(pg_catalog.=) a.indicator_id) x) "
+		"RETURNING a.indicator_id, a.scope_id, a.period, a.value, a.attainment,"
+		" CASE WHEN $6 THEN kpi.pace(a.value, (SELECT t3.goal FROM kpi.target t3"
+		"  WHERE t3.indicator_id OPERATOR(pg_catalog.=) a.indicator_id"
+		"  AND t3.scope_id OPERATOR(pg_catalog.=) a.scope_id"
+		"  AND t3.period OPERATOR(kpi.=) a.period), kpi.progress(a.period, pg_catalog.now())) END",
+		6, types);
 
 	plan_delete = prepare_kept(
-		"DELETE FROM kpi.actual a WHERE a.indicator_id OPERATOR(pg_catalog.=) $1"
-		" AND a.scope_id OPERATOR(pg_catalog.=) $2 AND a.period OPERATOR(kpi.=) $3",
-		3, key_types);
+		"DELETE FROM kpi.actual a USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS k(i, s, p) "
+		"WHERE a.indicator_id OPERATOR(pg_catalog.=) k.i AND a.scope_id OPERATOR(pg_catalog.=) k.s"
+		" AND a.period OPERATOR(kpi.=) k.p",
+		3, types);
 
-	scan_types[0] = INT8OID;
-	scan_types[1] = INT8OID;
-	scan_types[2] = TIMESTAMPTZOID;
-	scan_types[3] = TIMESTAMPTZOID;
+	types[0] = INT8OID;
+	types[1] = INT8OID;
+	types[2] = TIMESTAMPTZOID;
+	types[3] = TIMESTAMPTZOID;
 	plan_scan = prepare_kept(
 		"SELECT m.value, m.denominator, m.at FROM kpi.measurement m "
 		"WHERE m.indicator_id OPERATOR(pg_catalog.=) $1 AND m.scope_id OPERATOR(pg_catalog.=) $2"
 		" AND m.at OPERATOR(pg_catalog.>=) $3 AND m.at OPERATOR(pg_catalog.<) $4",
-		4, scan_types);
+		4, types);
 }
 
 /* Load what the trigger needs of one indicator. */
@@ -349,37 +361,157 @@ actual_key_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* Write one key: merge or replace its tally, or delete it, then evaluate. */
-static void
-write_actual(ActualEntry *entry, HTAB *indicators)
+/*
+ * Is the alert machinery installed (release 0.4 on)?  Looked up on every
+ * statement: ALTER EXTENSION UPDATE may add it while this backend lives.
+ */
+static bool
+alerts_installed(void)
 {
-	Datum		args[5];
-	KpiTally	rebuilt;
-	const KpiTally *tally = &entry->delta;
+	Oid			nsp = get_namespace_oid("kpi", true);
 
-	args[0] = Int64GetDatum(entry->key.indicator_id);
-	args[1] = Int64GetDatum(entry->key.scope_id);
-	args[2] = KpiPeriodGetDatum(entry->key.period);
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("alert_rule", nsp));
+}
 
-	if (entry->recompute)
+/* Keys of a batch as the parallel arrays the plans take. */
+typedef struct KeyArrays
+{
+	int			n;
+	Datum	   *ind;
+	Datum	   *scope;
+	Datum	   *period;
+	Datum	   *tally;
+} KeyArrays;
+
+/* Room for n keys. */
+static void
+key_arrays_init(KeyArrays *ka, long n)
+{
+	ka->n = 0;
+	ka->ind = palloc(sizeof(Datum) * Max(n, 1));
+	ka->scope = palloc(sizeof(Datum) * Max(n, 1));
+	ka->period = palloc(sizeof(Datum) * Max(n, 1));
+	ka->tally = palloc(sizeof(Datum) * Max(n, 1));
+}
+
+/* Append a key, and its tally if it has one. */
+static void
+key_arrays_add(KeyArrays *ka, const ActualKey *key, const KpiTally *tally)
+{
+	ka->ind[ka->n] = Int64GetDatum(key->indicator_id);
+	ka->scope[ka->n] = Int64GetDatum(key->scope_id);
+	ka->period[ka->n] = KpiPeriodGetDatum(key->period);
+	ka->tally[ka->n] = PointerGetDatum(tally);
+	ka->n++;
+}
+
+/* The array arguments of a batch: keys, and the tallies when asked. */
+static void
+key_arrays_args(const KeyArrays *ka, Datum *args, bool with_tally)
+{
+	args[0] = PointerGetDatum(construct_array(ka->ind, ka->n, INT8OID, sizeof(int64),
+											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(ka->scope, ka->n, INT8OID, sizeof(int64),
+											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[2] = PointerGetDatum(construct_array(ka->period, ka->n, period_type_oid,
+											  sizeof(KpiPeriod), true, TYPALIGN_DOUBLE));
+	if (with_tally)
+		args[3] = PointerGetDatum(construct_array(ka->tally, ka->n, tally_type_oid,
+												  sizeof(KpiTally), false, TYPALIGN_DOUBLE));
+}
+
+/*
+ * Merge (or, for rebuilt keys, replace) and evaluate the tallies of a batch
+ * in one statement; hand what it returns to the alert rules, if any.
+ */
+static void
+write_batch(const KeyArrays *ka, bool replace, HTAB *rules)
+{
+	Datum		args[6];
+	KpiAlertInput *in;
+	int			n;
+	int			i;
+
+	if (ka->n == 0)
+		return;
+	key_arrays_args(ka, args, true);
+	args[4] = BoolGetDatum(replace);
+	args[5] = BoolGetDatum(rules != NULL);
+	if (SPI_execute_plan(plan_upsert, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "kpi: could not write kpi.actual");
+	n = (int) SPI_processed;
+	if (rules == NULL || n == 0)
 	{
-		recompute_tally(&entry->key, indicator_info(indicators, entry->key.indicator_id)->agg,
-						&rebuilt);
-		tally = &rebuilt;
-		if (rebuilt.count == 0)
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
+	in = palloc(sizeof(KpiAlertInput) * n);
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		in[i].indicator_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		in[i].scope_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		in[i].period = DatumGetKpiPeriod(SPI_getbinval(tup, desc, 3, &isnull));
+		in[i].value = DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull));
+		in[i].has_value = !isnull;
+		in[i].att = DatumGetFloat8(SPI_getbinval(tup, desc, 5, &isnull));
+		in[i].has_att = !isnull;
+		in[i].pace = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
+		in[i].has_pace = !isnull;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	kpi_alert_evaluate_batch(rules, period_type_oid, in, n);
+}
+
+/*
+ * Write a statement's keys, in key order: tallies of inserted rows are
+ * merged, keys of updated or deleted rows are rebuilt from kpi.measurement
+ * (and deleted when nothing is left); each written key is evaluated as it
+ * is written.  A handful of set-oriented statements, however many keys.
+ */
+static void
+write_actuals(ActualEntry **sorted, long n, HTAB *indicators, HTAB *rules)
+{
+	KeyArrays	merged,
+				replaced,
+				emptied;
+	KpiTally   *rebuilt = palloc(sizeof(KpiTally) * Max(n, 1));
+	long		i;
+
+	key_arrays_init(&merged, n);
+	key_arrays_init(&replaced, n);
+	key_arrays_init(&emptied, n);
+	for (i = 0; i < n; i++)
+	{
+		ActualEntry *e = sorted[i];
+
+		if (!e->recompute)
+			key_arrays_add(&merged, &e->key, &e->delta);
+		else
 		{
-			if (SPI_execute_plan(plan_delete, args, NULL, false, 0) != SPI_OK_DELETE)
-				elog(ERROR, "kpi: could not delete from kpi.actual");
-			return;
+			recompute_tally(&e->key, indicator_info(indicators, e->key.indicator_id)->agg,
+							&rebuilt[i]);
+			if (rebuilt[i].count == 0)
+			{
+				key_arrays_add(&emptied, &e->key, NULL);
+				continue;
+			}
+			key_arrays_add(&replaced, &e->key, &rebuilt[i]);
 		}
 	}
-	args[3] = PointerGetDatum(tally);
-	args[4] = BoolGetDatum(entry->recompute);
-	if (SPI_execute_plan(plan_upsert, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "kpi: could not write kpi.actual");
-	if (SPI_execute_plan(plan_evaluate, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "kpi: could not evaluate kpi.actual");
-	SPI_freetuptable(SPI_tuptable);
+	write_batch(&merged, false, rules);
+	write_batch(&replaced, true, rules);
+	if (emptied.n > 0)
+	{
+		Datum		args[3];
+
+		key_arrays_args(&emptied, args, false);
+		if (SPI_execute_plan(plan_delete, args, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "kpi: could not delete from kpi.actual");
+	}
 }
 
 /* Apply a statement's changes of kpi.measurement to kpi.actual. */
@@ -394,8 +526,7 @@ sync_actuals(TriggerData *trigdata)
 	HASH_SEQ_STATUS seq;
 	ActualEntry *entry;
 	ActualEntry **sorted;
-	long		n = 0,
-				i;
+	long		n = 0;
 
 	cols.indicator_id = column_number(desc, "indicator_id");
 	cols.scope_id = column_number(desc, "scope_id");
@@ -423,8 +554,7 @@ sync_actuals(TriggerData *trigdata)
 	while ((entry = hash_seq_search(&seq)) != NULL)
 		sorted[n++] = entry;
 	qsort(sorted, n, sizeof(ActualEntry *), actual_key_cmp);
-	for (i = 0; i < n; i++)
-		write_actual(sorted[i], indicators);
+	write_actuals(sorted, n, indicators, alerts_installed() ? kpi_alert_rules_create() : NULL);
 }
 
 PG_FUNCTION_INFO_V1(kpi_measurement_sync);

@@ -161,4 +161,23 @@ extern KpiAggKind kpi_agg_kind_from_name(const char *name);
 extern void kpi_tally_add_untimed(KpiTally *t, float8 value);
 extern KpiAggKind kpi_agg_kind_from_oid(Oid label_oid);
 
+/* ---- alerts (alert.c), evaluated by the measurement trigger (actual.c) */
+typedef struct KpiAlertInput
+{
+	int64		indicator_id;
+	int64		scope_id;
+	KpiPeriod	period;
+	bool		has_value;
+	bool		has_att;
+	bool		has_pace;
+	float8		value;
+	float8		att;
+	float8		pace;
+} KpiAlertInput;
+
+struct HTAB;
+extern struct HTAB *kpi_alert_rules_create(void);
+extern void kpi_alert_evaluate_batch(struct HTAB *rules, Oid period_type,
+									 KpiAlertInput *in, int n);
+
 #endif							/* KPI_H */

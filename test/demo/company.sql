@@ -484,6 +484,25 @@ SELECT kpi.set_target('supply.lead_time_days', 'hq.north', '2026-Q3', '<= 3.5 fr
                       '华北新仓投产推迟至 10 月，经营例会批准 Q3 目标放宽至 3.5 天') AS retarget_id \gset
 
 -- ---------------------------------------------------------------------
+-- Alert rules (预警规则), before the measurements: the trigger raises alerts
+-- as the values arrive, in the same transaction.
+--   revenue and output: amber or worse raises, escalation to the directors;
+--   complaint rate and on-time delivery: with hysteresis (0.05), so a rate
+--   wobbling around the edge does not raise and clear again and again;
+--   the north's lead time only after two bad evaluations in a row.
+-- ---------------------------------------------------------------------
+INSERT INTO kpi.alert_rule (indicator_id, scope_id, raise_at, min_breaches, recovery_margin,
+                            escalate_to, escalate_after)
+SELECT kpi.indicator_id(r.code), CASE WHEN r.scope IS NOT NULL THEN kpi.scope_id(r.scope) END,
+       r.raise_at::kpi.status, r.min_breaches, r.margin, r.esc_to::text[], r.esc_after::interval[]
+FROM (VALUES ('sales.revenue',          NULL,       'amber', 1, 0.0,  '{销售总监,总经理}', '{1 day,3 days}'),
+             ('mfg.output',             NULL,       'amber', 1, 0.0,  '{制造总监}',        '{1 day}'),
+             ('service.complaint_rate', NULL,       'amber', 1, 0.05, '{}',                '{}'),
+             ('supply.otd_rate',        NULL,       'red',   1, 0.05, '{}',                '{}'),
+             ('supply.lead_time_days',  'hq.north', 'amber', 2, 0.0,  '{供应链总监}',      '{2 days}'))
+     AS r(code, scope, raise_at, min_breaches, margin, esc_to, esc_after);
+
+-- ---------------------------------------------------------------------
 -- Measurements (kpi.measurement).  kpi.actual follows by trigger.
 -- Plain values are loaded in one INSERT ... SELECT, as a nightly load from
 -- business tables would be; ratios go through kpi.record_ratio, which takes

@@ -133,9 +133,25 @@ WHERE i.code IN ('finance.gross_margin', 'supply.otd_rate', 'service.complaint_r
 GROUP BY i.code, i.name, i.unit
 ORDER BY i.code;
 
--- Alerts (预警) come in a later release. Placeholder: once kpi.alert_rule and
--- kpi.alert exist, show here the alerts the 2026-Q2 data raised, e.g.
---   SELECT ... FROM kpi.alert WHERE period = '2026-Q2' ...
--- and the review (复盘) of the north's supplier outage.
+\echo
+\echo '6. Alerts (预警) the load raised for 2026-Q2, worst first (kpi.alert)'
+SELECT i.name AS indicator, s.name AS scope, a.period::text AS period, a.state,
+       a.severity::text AS severity, pg_temp.fmt(a.value, i.unit) AS value,
+       round((a.attainment * 100)::numeric, 1) AS "att %", a.assignee
+FROM kpi.alert a
+JOIN kpi.indicator i ON i.id = a.indicator_id
+JOIN kpi.scope s ON s.id = a.scope_id
+WHERE a.period OPERATOR(kpi.<@) '2026-Q2'::kpi.period AND a.state <> 'resolved'
+ORDER BY a.severity, i.code, s.code, a.period;
+
+\echo
+\echo '   every alert of 2026 by state, and what a consumer sees: kpi.alert_claim(''demo'', 3)'
+SELECT a.state, count(*) AS alerts, count(*) FILTER (WHERE a.resolved_by = 'kpi') AS resolved_by_kpi
+FROM kpi.alert a WHERE a.period OPERATOR(kpi.<@) '2026'::kpi.period GROUP BY a.state ORDER BY a.state;
+SELECT c.id, i.code, s.code AS scope, c.period::text AS period, c.severity::text AS severity, c.delivery_count
+FROM kpi.alert_claim('demo', 3) c
+JOIN kpi.indicator i ON i.id = c.indicator_id JOIN kpi.scope s ON s.id = c.scope_id
+ORDER BY c.severity, c.raised_at, c.id;
+
 
 \echo

@@ -77,7 +77,7 @@ kpi_cluster_start() {
         --no-sync -E UTF8 --locale=C.UTF-8 >"$KPI_TMP/initdb.log" 2>&1 ||
         { cat "$KPI_TMP/initdb.log" >&2; kpi_die "initdb failed"; }
     local opts="-c listen_addresses='' -k $KPI_TMP -p 5432 -c fsync=off"
-    opts="$opts -c shared_preload_libraries=pg_cron -c cron.database_name=postgres"
+    opts="$opts -c shared_preload_libraries=pg_cron -c cron.database_name=postgres -c cron.use_background_workers=on"
     opts="$opts -c max_worker_processes=16 -c max_parallel_workers_per_gather=2"
     local s
     for s in "$@"; do opts="$opts -c $s"; done

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# pg_cron test: kpi.alert_escalate() scheduled every few seconds from pg_cron
+# escalates an unacknowledged alert whose step is due.  Runs against the
+# cluster test.sh started (pg_cron preloaded, background workers).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+kpi_find_pg_config
+BINDIR=$("$PG_CONFIG" --bindir)
+psql_q() { PGOPTIONS="-c client_min_messages=warning" "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+psql_q -d postgres -c "DROP DATABASE IF EXISTS kpi_cron" -c "CREATE DATABASE kpi_cron"
+psql_q -d postgres -c "CREATE EXTENSION IF NOT EXISTS pg_cron"
+psql_q -d kpi_cron <<'SQL'
+CREATE EXTENSION kpi;
+INSERT INTO kpi.scope (code, name) VALUES ('hq', '集团');
+INSERT INTO kpi.indicator (code, name, owner) VALUES ('sales.revenue', '销售收入', 'alice');
+SELECT kpi.set_target('sales.revenue', 'hq', '2026-07', '>= 100');
+INSERT INTO kpi.alert_rule (indicator_id, escalate_to, escalate_after)
+VALUES (kpi.indicator_id('sales.revenue'), '{bob}', '{1 second}');
+SELECT kpi.record('sales.revenue', 'hq', 10, '2026-07-01');
+SQL
+job=$(psql_q -At -d postgres -c "SELECT cron.schedule_in_database('kpi-escalate', '2 seconds',
+                                  'SELECT kpi.alert_escalate()', 'kpi_cron')")
+trap 'psql_q -d postgres -c "SELECT cron.unschedule($job)" >/dev/null 2>&1 || true' EXIT
+for _ in $(seq 1 30); do
+    level=$(psql_q -At -d kpi_cron -c "SELECT escalation_level || ' ' || assignee FROM kpi.alert")
+    [ "$level" = "1 bob" ] && break
+    sleep 1
+done
+runs=$(psql_q -At -d postgres -c "SELECT count(*) FROM cron.job_run_details WHERE jobid = $job AND status = 'succeeded'")
+psql_q -d postgres -c "SELECT cron.unschedule($job)" >/dev/null
+trap - EXIT
+psql_q -d postgres -c "DROP DATABASE kpi_cron WITH (FORCE)"
+if [ "$level" != "1 bob" ]; then
+    echo "pg_cron did not escalate the alert (escalation: '$level', successful runs: $runs)"
+    exit 1
+fi
+echo "pg_cron ran kpi.alert_escalate() ($runs successful runs): the alert went to bob"
