@@ -77,30 +77,6 @@ static SPIPlanPtr plan_scan = NULL;
 static Oid	tally_type_oid = InvalidOid;
 static Oid	period_type_oid = InvalidOid;
 
-/* The OID of a type of schema kpi, by name. */
-static Oid
-kpi_type_oid(const char *name)
-{
-	TypeName   *tn = makeTypeNameFromNameList(list_make2(makeString("kpi"),
-														 makeString(pstrdup(name))));
-
-	return typenameTypeId(NULL, tn);
-}
-
-/* Prepare a statement once and keep it for the life of the backend. */
-static SPIPlanPtr
-prepare_kept(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "kpi: SPI_prepare failed for \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "kpi: SPI_keepplan failed");
-	return plan;
-}
-
 /* Prepare the statements of the trigger (first call in a backend). */
 static void
 prepare_plans(void)
@@ -113,10 +89,10 @@ prepare_plans(void)
 	period_type_oid = kpi_type_oid("period");
 
 	types[0] = INT8OID;
-	plan_indicator = prepare_kept(
+	plan_indicator = kpi_prepare_kept(
 		"SELECT i.agg::pg_catalog.text, i.grains, i.lifecycle, i.code "
 		"FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) $1",
-		1, types);
+		1, types, 0);
 
 	/* keys travel as three parallel arrays, tallies as a fourth */
 	types[0] = INT8ARRAYOID;
@@ -131,7 +107,7 @@ prepare_plans(void)
 	 * key order, the order every writer locks them in.
 	 */
 	types[5] = BOOLOID;
-	plan_upsert = prepare_kept(
+	plan_upsert = kpi_prepare_kept(
 		"INSERT INTO kpi.actual AS a (indicator_id, scope_id, period, tally, value, target,"
 		"                             attainment, status, updated_at) "
 		"SELECT k.i, k.s, k.p, k.t, e.v, kpi.target(t.goal), kpi.attainment(e.v, t.goal),"
@@ -159,23 +135,23 @@ prepare_plans(void)
 		"  WHERE t3.indicator_id OPERATOR(pg_catalog.=) a.indicator_id"
 		"  AND t3.scope_id OPERATOR(pg_catalog.=) a.scope_id"
 		"  AND t3.period OPERATOR(kpi.=) a.period), kpi.progress(a.period, pg_catalog.now())) END",
-		6, types);
+		6, types, 0);
 
-	plan_delete = prepare_kept(
+	plan_delete = kpi_prepare_kept(
 		"DELETE FROM kpi.actual a USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS k(i, s, p) "
 		"WHERE a.indicator_id OPERATOR(pg_catalog.=) k.i AND a.scope_id OPERATOR(pg_catalog.=) k.s"
 		" AND a.period OPERATOR(kpi.=) k.p",
-		3, types);
+		3, types, 0);
 
 	types[0] = INT8OID;
 	types[1] = INT8OID;
 	types[2] = TIMESTAMPTZOID;
 	types[3] = TIMESTAMPTZOID;
-	plan_scan = prepare_kept(
+	plan_scan = kpi_prepare_kept(
 		"SELECT m.value, m.denominator, m.at FROM kpi.measurement m "
 		"WHERE m.indicator_id OPERATOR(pg_catalog.=) $1 AND m.scope_id OPERATOR(pg_catalog.=) $2"
 		" AND m.at OPERATOR(pg_catalog.>=) $3 AND m.at OPERATOR(pg_catalog.<) $4",
-		4, types);
+		4, types, 0);
 }
 
 /* Load what the trigger needs of one indicator. */
@@ -372,6 +348,33 @@ alerts_installed(void)
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("alert_rule", nsp));
 }
 
+/*
+ * The alert rules of the statement's indicators, loaded up front; NULL when
+ * alerts are not installed or none of these indicators has a rule, so that
+ * the write path skips alert work altogether.  need_pace tells whether any
+ * rule judges pace, the only case the trigger computes it for.
+ */
+static bool need_pace = false;
+
+static HTAB *
+alert_rules(HTAB *indicators)
+{
+	HTAB	   *rules;
+	HASH_SEQ_STATUS seq;
+	IndicatorInfo *info;
+	int			need = 0;
+
+	need_pace = false;
+	if (!alerts_installed())
+		return NULL;
+	rules = kpi_alert_rules_create();
+	hash_seq_init(&seq, indicators);
+	while ((info = hash_seq_search(&seq)) != NULL)
+		need = Max(need, kpi_alert_rules_need(rules, info->id, period_type_oid));
+	need_pace = (need == 2);
+	return need > 0 ? rules : NULL;
+}
+
 /* Keys of a batch as the parallel arrays the plans take. */
 typedef struct KeyArrays
 {
@@ -404,16 +407,27 @@ key_arrays_add(KeyArrays *ka, const ActualKey *key, const KpiTally *tally)
 	ka->n++;
 }
 
+/*
+ * The three key arrays (indicator ids, scope ids, periods) that the
+ * set-oriented statements of the trigger and of alert.c take as $1..$3.
+ */
+void
+kpi_key_array_args(const Datum *ind, const Datum *scope, const Datum *period, int n,
+				   Oid period_type, Datum *args)
+{
+	args[0] = PointerGetDatum(construct_array((Datum *) ind, n, INT8OID, sizeof(int64),
+											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array((Datum *) scope, n, INT8OID, sizeof(int64),
+											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[2] = PointerGetDatum(construct_array((Datum *) period, n, period_type,
+											  sizeof(KpiPeriod), true, TYPALIGN_DOUBLE));
+}
+
 /* The array arguments of a batch: keys, and the tallies when asked. */
 static void
 key_arrays_args(const KeyArrays *ka, Datum *args, bool with_tally)
 {
-	args[0] = PointerGetDatum(construct_array(ka->ind, ka->n, INT8OID, sizeof(int64),
-											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[1] = PointerGetDatum(construct_array(ka->scope, ka->n, INT8OID, sizeof(int64),
-											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[2] = PointerGetDatum(construct_array(ka->period, ka->n, period_type_oid,
-											  sizeof(KpiPeriod), true, TYPALIGN_DOUBLE));
+	kpi_key_array_args(ka->ind, ka->scope, ka->period, ka->n, period_type_oid, args);
 	if (with_tally)
 		args[3] = PointerGetDatum(construct_array(ka->tally, ka->n, tally_type_oid,
 												  sizeof(KpiTally), false, TYPALIGN_DOUBLE));
@@ -435,7 +449,7 @@ write_batch(const KeyArrays *ka, bool replace, HTAB *rules)
 		return;
 	key_arrays_args(ka, args, true);
 	args[4] = BoolGetDatum(replace);
-	args[5] = BoolGetDatum(rules != NULL);
+	args[5] = BoolGetDatum(rules != NULL && need_pace);
 	if (SPI_execute_plan(plan_upsert, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "kpi: could not write kpi.actual");
 	n = (int) SPI_processed;
@@ -553,7 +567,7 @@ sync_actuals(TriggerData *trigdata)
 	while ((entry = hash_seq_search(&seq)) != NULL)
 		sorted[n++] = entry;
 	qsort(sorted, n, sizeof(ActualEntry *), actual_key_cmp);
-	write_actuals(sorted, n, indicators, alerts_installed() ? kpi_alert_rules_create() : NULL);
+	write_actuals(sorted, n, indicators, alert_rules(indicators));
 }
 
 PG_FUNCTION_INFO_V1(kpi_measurement_sync);

@@ -75,17 +75,6 @@ static SPIPlanPtr plan_event = NULL;
 
 static const char *const level_names[] = {"red", "amber", "green", "blue"};
 
-/* Prepare and keep a statement (see actual.c for why every name is qualified). */
-static SPIPlanPtr
-keep(const char *sql, int nargs, Oid *types)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
-
-	if (plan == NULL || SPI_keepplan(plan) != 0)
-		elog(ERROR, "kpi: could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	return plan;
-}
-
 /* Prepare the alert statements once per backend. */
 static void
 prepare_alert_plans(Oid period_type)
@@ -95,19 +84,19 @@ prepare_alert_plans(Oid period_type)
 	if (plan_event != NULL)
 		return;
 	t[0] = INT8OID;
-	plan_rules = keep(
+	plan_rules = kpi_prepare_kept(
 		"SELECT r.id, coalesce(r.scope_id, 0), r.basis OPERATOR(pg_catalog.=) 'pace',"
 		"       (pg_catalog.array_position(pg_catalog.enum_range(NULL::kpi.status), r.raise_at) - 1),"
 		"       r.min_breaches, r.recovery_margin, r.repeat_after, i.bands, i.owner "
 		"FROM kpi.indicator i LEFT JOIN kpi.alert_rule r"
 		"  ON r.indicator_id OPERATOR(pg_catalog.=) i.id AND r.enabled "
 		"WHERE i.id OPERATOR(pg_catalog.=) $1 ORDER BY r.scope_id NULLS LAST",
-		1, t);
+		1, t, 0);
 
 	t[0] = INT8ARRAYOID;
 	t[1] = INT8ARRAYOID;
 	t[2] = get_array_type(period_type);
-	plan_open = keep(
+	plan_open = kpi_prepare_kept(
 		"SELECT a.indicator_id, a.scope_id, a.period, a.id,"
 		" (pg_catalog.array_position(pg_catalog.enum_range(NULL::kpi.status), a.severity) - 1),"
 		" pg_catalog.now() OPERATOR(pg_catalog.-) a.notified_at "
@@ -115,38 +104,38 @@ prepare_alert_plans(Oid period_type)
 		" ON a.indicator_id OPERATOR(pg_catalog.=) k.i AND a.scope_id OPERATOR(pg_catalog.=) k.s"
 		" AND a.period OPERATOR(kpi.=) k.p "
 		"WHERE a.state OPERATOR(pg_catalog.<>) 'resolved' ORDER BY a.id FOR UPDATE OF a",
-		3, t);
+		3, t, 0);
 
 	t[0] = INT8OID;
 	t[1] = INT8OID;
 	t[2] = period_type;
 	t[3] = INT8OID;
-	plan_streak_bump = keep(
+	plan_streak_bump = kpi_prepare_kept(
 		"INSERT INTO kpi.alert_streak AS s (rule_id, indicator_id, scope_id, period, breaches)"
 		" VALUES ($4, $1, $2, $3, 1) ON CONFLICT (rule_id, indicator_id, scope_id, period)"
 		" DO UPDATE SET breaches = s.breaches OPERATOR(pg_catalog.+) 1 RETURNING s.breaches",
-		4, t);
-	plan_streak_reset = keep(
+		4, t, 0);
+	plan_streak_reset = kpi_prepare_kept(
 		"DELETE FROM kpi.alert_streak s WHERE s.rule_id OPERATOR(pg_catalog.=) $4"
 		" AND s.indicator_id OPERATOR(pg_catalog.=) $1 AND s.scope_id OPERATOR(pg_catalog.=) $2"
 		" AND s.period OPERATOR(kpi.=) $3",
-		4, t);
-	plan_silenced = keep(
+		4, t, 0);
+	plan_silenced = kpi_prepare_kept(
 		"SELECT 1 FROM kpi.silence s WHERE s.indicator_id OPERATOR(pg_catalog.=) $1"
 		" AND (s.scope_id IS NULL OR s.scope_id OPERATOR(pg_catalog.=) $2)"
 		" AND s.until OPERATOR(pg_catalog.>) pg_catalog.now() LIMIT 1",
-		2, t);
+		2, t, 0);
 
 	t[4] = TEXTOID;				/* severity */
 	t[5] = FLOAT8OID;			/* value */
 	t[6] = FLOAT8OID;			/* attainment */
 	t[7] = TEXTOID;				/* assignee */
-	plan_raise = keep(
+	plan_raise = kpi_prepare_kept(
 		"INSERT INTO kpi.alert (indicator_id, scope_id, period, rule_id, severity, value, attainment, assignee)"
 		" VALUES ($1, $2, $3, $4, $5::kpi.status, $6, $7, $8)"
 		" ON CONFLICT (indicator_id, scope_id, period) WHERE state OPERATOR(pg_catalog.<>) 'resolved'"
 		" DO NOTHING RETURNING id",
-		8, t);
+		8, t, 0);
 
 	/* $1 id, $2 severity, $3 value, $4 attainment, $5 resolve?, $6 renotify? */
 	t[0] = INT8OID;
@@ -155,7 +144,7 @@ prepare_alert_plans(Oid period_type)
 	t[3] = FLOAT8OID;
 	t[4] = BOOLOID;
 	t[5] = BOOLOID;
-	plan_update = keep(
+	plan_update = kpi_prepare_kept(
 		"UPDATE kpi.alert a SET severity = $2::kpi.status, value = $3, attainment = $4,"
 		" state = CASE WHEN $5 THEN 'resolved' ELSE a.state END,"
 		" resolved_at = CASE WHEN $5 THEN pg_catalog.now() ELSE a.resolved_at END,"
@@ -164,18 +153,18 @@ prepare_alert_plans(Oid period_type)
 		" lease_until = CASE WHEN $5 OR $6 THEN NULL ELSE a.lease_until END,"
 		" updated_at = pg_catalog.now() "
 		"WHERE a.id OPERATOR(pg_catalog.=) $1",
-		6, t);
+		6, t, 0);
 
 	/* $1 id, $2 kind, $3 severity, $4 value, $5 attainment */
 	t[1] = TEXTOID;
 	t[2] = TEXTOID;
 	t[3] = FLOAT8OID;
 	t[4] = FLOAT8OID;
-	plan_event = keep(
+	plan_event = kpi_prepare_kept(
 		"INSERT INTO kpi.alert_event (alert_id, kind, actor, state, severity, value, attainment)"
 		" SELECT a.id, $2, 'kpi', a.state, $3::kpi.status, $4, $5"
 		" FROM kpi.alert a WHERE a.id OPERATOR(pg_catalog.=) $1",
-		5, t);
+		5, t, 0);
 }
 
 /* A hash of IndicatorRules for one statement. */
@@ -424,9 +413,7 @@ load_open_alerts(Candidate *c, int nc, Oid period_type)
 		scope[i] = Int64GetDatum(c[i].in->scope_id);
 		period[i] = KpiPeriodGetDatum(c[i].in->period);
 	}
-	args[0] = PointerGetDatum(construct_array(ind, nc, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[1] = PointerGetDatum(construct_array(scope, nc, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[2] = PointerGetDatum(construct_array(period, nc, period_type, sizeof(KpiPeriod), true, TYPALIGN_DOUBLE));
+	kpi_key_array_args(ind, scope, period, nc, period_type, args);
 	if (SPI_execute_plan(plan_open, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.alert");
 	for (i = 0; i < SPI_processed; i++)
@@ -493,6 +480,30 @@ apply_rule(Candidate *c, OpenAlert *oa)
 		log_event(oa->id, "repeat", c->level, in->value, in->att);
 		notify(oa->id);
 	}
+}
+
+/*
+ * Load the rules of an indicator into the statement's hash (once) and tell
+ * what it has: 0 no enabled rule, 1 rules on attainment only, 2 a rule on
+ * pace (the trigger then computes pace for the keys it writes).
+ */
+int
+kpi_alert_rules_need(HTAB *rules, int64 indicator_id, Oid period_type)
+{
+	bool		found;
+	IndicatorRules *ir;
+	int			i;
+
+	prepare_alert_plans(period_type);
+	ir = hash_search(rules, &indicator_id, HASH_ENTER, &found);
+	if (!found)
+		load_rules(ir);
+	if (ir->nrules == 0)
+		return 0;
+	for (i = 0; i < ir->nrules; i++)
+		if (ir->rules[i].pace)
+			return 2;
+	return 1;
 }
 
 /*

@@ -8,7 +8,12 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "executor/spi.h"
 #include "utils/date.h"
+
+/* ---- shared SPI helpers (kpi.c) ---------------------------------------- */
+extern SPIPlanPtr kpi_prepare_kept(const char *sql, int nargs, Oid *argtypes, int cursor_options);
+extern Oid kpi_type_oid(const char *name);
 
 /* ---- kpi.period ------------------------------------------------------
  * A period is packed into one int64: start_date * KPI_GRAIN_SPAN + grain.
@@ -176,7 +181,10 @@ typedef struct KpiAlertInput
 } KpiAlertInput;
 
 struct HTAB;
+extern void kpi_key_array_args(const Datum *ind, const Datum *scope, const Datum *period,
+							   int n, Oid period_type, Datum *args);
 extern struct HTAB *kpi_alert_rules_create(void);
+extern int	kpi_alert_rules_need(struct HTAB *rules, int64 indicator_id, Oid period_type);
 extern void kpi_alert_evaluate_batch(struct HTAB *rules, Oid period_type,
 									 KpiAlertInput *in, int n);
 

@@ -52,7 +52,6 @@
 
 PG_FUNCTION_INFO_V1(kpi_rollup);
 
-
 /* Rows fetched from a cursor at a time. */
 #define ROLLUP_FETCH 10000
 
@@ -214,20 +213,6 @@ static SPIPlanPtr plan_measurements = NULL;
 static SPIPlanPtr plan_targets = NULL;
 static Oid	plans_period_type = InvalidOid;
 
-/* Prepare a statement and keep it for the life of the backend. */
-static SPIPlanPtr
-prepare_kept(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_NO_SCROLL);
-
-	if (plan == NULL)
-		elog(ERROR, "kpi: SPI_prepare failed for \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "kpi: SPI_keepplan failed");
-	return plan;
-}
-
 /* Forget a kept plan. */
 static void
 free_kept(SPIPlanPtr *plan)
@@ -259,10 +244,10 @@ prepare_plans(Oid period_type)
 
 	/* The scope tree, and which scope has the code asked for. */
 	types[0] = TEXTOID;
-	plan_scopes = prepare_kept(
+	plan_scopes = kpi_prepare_kept(
 		"SELECT s.id, s.parent_id, s.code OPERATOR(pg_catalog.=) $1 "
 		"FROM kpi.scope s",
-		1, types);
+		1, types, CURSOR_OPT_NO_SCROLL);
 
 	/*
 	 * Indicators in code order, byte by byte (COLLATE "C"): the order does
@@ -270,40 +255,40 @@ prepare_plans(Oid period_type)
 	 * ("sales" < "sales.revenue" < "sales_ops").
 	 */
 	types[0] = TEXTOID;
-	plan_indicators = prepare_kept(
+	plan_indicators = kpi_prepare_kept(
 		"SELECT i.id, i.code, i.agg::pg_catalog.text, i.bands, i.score_cap, "
 		"       $1 OPERATOR(pg_catalog.=) ANY (i.grains) "
 		"FROM kpi.indicator i "
 		"WHERE i.lifecycle OPERATOR(pg_catalog.<>) 'retired' "
 		"ORDER BY i.code COLLATE \"C\"",
-		1, types);
+		1, types, CURSOR_OPT_NO_SCROLL);
 
-	plan_links = prepare_kept(
+	plan_links = kpi_prepare_kept(
 		"SELECT l.parent_id, l.child_id, l.weight FROM kpi.link l",
-		0, NULL);
+		0, NULL, CURSOR_OPT_NO_SCROLL);
 
 	types[0] = period_type;
-	plan_actuals = prepare_kept(
+	plan_actuals = kpi_prepare_kept(
 		"SELECT a.indicator_id, a.scope_id, a.tally FROM kpi.actual a "
 		"WHERE a.period OPERATOR(kpi.=) $1",
-		1, types);
+		1, types, CURSOR_OPT_NO_SCROLL);
 
 	types[0] = INT8ARRAYOID;
 	types[1] = TIMESTAMPTZOID;
 	types[2] = TIMESTAMPTZOID;
-	plan_measurements = prepare_kept(
+	plan_measurements = kpi_prepare_kept(
 		"SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator "
 		"FROM kpi.measurement m "
 		"WHERE m.indicator_id OPERATOR(pg_catalog.=) ANY ($1) "
 		"  AND m.at OPERATOR(pg_catalog.>=) $2 AND m.at OPERATOR(pg_catalog.<) $3",
-		3, types);
+		3, types, CURSOR_OPT_NO_SCROLL);
 
 	types[0] = INT8OID;
 	types[1] = period_type;
-	plan_targets = prepare_kept(
+	plan_targets = kpi_prepare_kept(
 		"SELECT t.indicator_id, t.goal FROM kpi.target t "
 		"WHERE t.scope_id OPERATOR(pg_catalog.=) $1 AND t.period OPERATOR(kpi.=) $2",
-		2, types);
+		2, types, CURSOR_OPT_NO_SCROLL);
 
 	plans_period_type = period_type;
 }
