@@ -578,6 +578,10 @@ BEGIN
     RETURN n;
 END
 $$;
+-- Both run as the extension owner (they write kpi.actual for the triggers);
+-- only the owner and those it grants may call them directly.
+REVOKE EXECUTE ON FUNCTION kpi.actual_rebuild(bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION kpi.actual_evaluate(bigint, bigint, kpi.period) FROM PUBLIC;
 COMMENT ON FUNCTION kpi.actual_rebuild(bigint) IS
     'recompute kpi.actual from kpi.measurement for one indicator, or for all when NULL; returns the rows written';
 

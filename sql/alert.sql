@@ -175,6 +175,8 @@ SET ROLE kpi_writer;
 SET search_path = evil, public;
 SELECT count(*) FROM kpi.alert;
 SELECT kpi.record('sales.revenue', 'hq.east', -500, '2026-09-01') > 0 AS recorded_by_writer;
+-- the owner-rights maintenance functions are not theirs to call
+SELECT kpi.actual_rebuild();
 RESET ROLE;
 SET search_path = public;
 SELECT a.code, a.period, a.state, a.severity, x.raised_at > '2000-01-01' AS real_now FROM pg_temp.alerts a

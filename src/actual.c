@@ -4,12 +4,14 @@
  *
  * It fires once per statement, with transition tables.  Inserted rows are
  * summarised in C into one tally per (indicator, scope, period) for each of
- * the indicator's grains, and each such key is then written once: a bulk
- * load of 100k rows over 1,000 keys costs a few thousand small statements,
- * not hundreds of thousands.  Updated and deleted rows mark their keys for
- * recomputation from kpi.measurement, which is exact whatever changed.
- * Keys are written in sorted order so that concurrent writers lock the
- * kpi.actual rows they share in the same order and cannot deadlock on them.
+ * the indicator's grains, and all keys are then written and evaluated in one
+ * set-oriented statement (keys and tallies passed as arrays): a bulk load of
+ * 100k rows over 1,000 keys is one statement for 3,000 rows, not hundreds of
+ * thousands.  Updated and deleted rows mark their keys for recomputation
+ * from kpi.measurement, which is exact whatever changed.  Keys are written
+ * in sorted order so that concurrent writers lock the kpi.actual rows they
+ * share in the same order and cannot deadlock on them.  What the statement
+ * returns goes to the alert rules (alert.c), in the same transaction.
  *
  * Every SQL statement is prepared once per backend (SPI_keepplan) and names
  * every object with its schema: the function runs as SECURITY DEFINER and
@@ -351,27 +353,25 @@ alerts_installed(void)
 /*
  * The alert rules of the statement's indicators, loaded up front; NULL when
  * alerts are not installed or none of these indicators has a rule, so that
- * the write path skips alert work altogether.  need_pace tells whether any
+ * the write path skips alert work altogether.  *need_pace tells whether any
  * rule judges pace, the only case the trigger computes it for.
  */
-static bool need_pace = false;
-
 static HTAB *
-alert_rules(HTAB *indicators)
+alert_rules(HTAB *indicators, bool *need_pace)
 {
 	HTAB	   *rules;
 	HASH_SEQ_STATUS seq;
 	IndicatorInfo *info;
 	int			need = 0;
 
-	need_pace = false;
+	*need_pace = false;
 	if (!alerts_installed())
 		return NULL;
 	rules = kpi_alert_rules_create();
 	hash_seq_init(&seq, indicators);
 	while ((info = hash_seq_search(&seq)) != NULL)
 		need = Max(need, kpi_alert_rules_need(rules, info->id, period_type_oid));
-	need_pace = (need == 2);
+	*need_pace = (need == 2);
 	return need > 0 ? rules : NULL;
 }
 
@@ -438,7 +438,7 @@ key_arrays_args(const KeyArrays *ka, Datum *args, bool with_tally)
  * in one statement; hand what it returns to the alert rules, if any.
  */
 static void
-write_batch(const KeyArrays *ka, bool replace, HTAB *rules)
+write_batch(const KeyArrays *ka, bool replace, HTAB *rules, bool need_pace)
 {
 	Datum		args[6];
 	KpiAlertInput *in;
@@ -486,7 +486,7 @@ write_batch(const KeyArrays *ka, bool replace, HTAB *rules)
  * is written.  A handful of set-oriented statements, however many keys.
  */
 static void
-write_actuals(ActualEntry **sorted, long n, HTAB *indicators, HTAB *rules)
+write_actuals(ActualEntry **sorted, long n, HTAB *indicators, HTAB *rules, bool need_pace)
 {
 	KeyArrays	merged,
 				replaced,
@@ -515,8 +515,8 @@ write_actuals(ActualEntry **sorted, long n, HTAB *indicators, HTAB *rules)
 			key_arrays_add(&replaced, &e->key, &rebuilt[i]);
 		}
 	}
-	write_batch(&merged, false, rules);
-	write_batch(&replaced, true, rules);
+	write_batch(&merged, false, rules, need_pace);
+	write_batch(&replaced, true, rules, need_pace);
 	if (emptied.n > 0)
 	{
 		Datum		args[3];
@@ -539,6 +539,8 @@ sync_actuals(TriggerData *trigdata)
 	HASH_SEQ_STATUS seq;
 	ActualEntry *entry;
 	ActualEntry **sorted;
+	HTAB	   *rules;
+	bool		need_pace;
 	long		n = 0;
 
 	cols.indicator_id = column_number(desc, "indicator_id");
@@ -567,7 +569,8 @@ sync_actuals(TriggerData *trigdata)
 	while ((entry = hash_seq_search(&seq)) != NULL)
 		sorted[n++] = entry;
 	qsort(sorted, n, sizeof(ActualEntry *), actual_key_cmp);
-	write_actuals(sorted, n, indicators, alert_rules(indicators));
+	rules = alert_rules(indicators, &need_pace);
+	write_actuals(sorted, n, indicators, rules, need_pace);
 }
 
 PG_FUNCTION_INFO_V1(kpi_measurement_sync);
