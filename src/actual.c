@@ -329,13 +329,8 @@ actual_key_cmp(const void *a, const void *b)
 	const ActualKey *x = &(*(ActualEntry *const *) a)->key;
 	const ActualKey *y = &(*(ActualEntry *const *) b)->key;
 
-	if (x->indicator_id != y->indicator_id)
-		return x->indicator_id < y->indicator_id ? -1 : 1;
-	if (x->scope_id != y->scope_id)
-		return x->scope_id < y->scope_id ? -1 : 1;
-	if (x->period != y->period)
-		return x->period < y->period ? -1 : 1;
-	return 0;
+	return kpi_key_cmp(x->indicator_id, x->scope_id, x->period,
+					   y->indicator_id, y->scope_id, y->period);
 }
 
 /*

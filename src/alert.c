@@ -372,13 +372,8 @@ candidate_cmp(const void *a, const void *b)
 	const KpiAlertInput *x = ((const Candidate *) a)->in;
 	const KpiAlertInput *y = ((const Candidate *) b)->in;
 
-	if (x->indicator_id != y->indicator_id)
-		return x->indicator_id < y->indicator_id ? -1 : 1;
-	if (x->scope_id != y->scope_id)
-		return x->scope_id < y->scope_id ? -1 : 1;
-	if (x->period != y->period)
-		return x->period < y->period ? -1 : 1;
-	return 0;
+	return kpi_key_cmp(x->indicator_id, x->scope_id, x->period,
+					   y->indicator_id, y->scope_id, y->period);
 }
 
 /* The key of an input as the plans' Datum arguments. */

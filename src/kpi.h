@@ -180,6 +180,22 @@ typedef struct KpiAlertInput
 	float8		pace;
 } KpiAlertInput;
 
+/*
+ * Order of (indicator, scope, period) keys: the one order in which the
+ * trigger and the alert evaluation lock rows, so writers cannot deadlock.
+ */
+static inline int
+kpi_key_cmp(int64 ai, int64 as, KpiPeriod ap, int64 bi, int64 bs, KpiPeriod bp)
+{
+	if (ai != bi)
+		return ai < bi ? -1 : 1;
+	if (as != bs)
+		return as < bs ? -1 : 1;
+	if (ap != bp)
+		return ap < bp ? -1 : 1;
+	return 0;
+}
+
 struct HTAB;
 extern void kpi_key_array_args(const Datum *ind, const Datum *scope, const Datum *period,
 							   int n, Oid period_type, Datum *args);
