@@ -49,13 +49,6 @@ PG_FUNCTION_INFO_V1(kpi_bands_out);
 PG_FUNCTION_INFO_V1(kpi_bands_recv);
 PG_FUNCTION_INFO_V1(kpi_bands_send);
 PG_FUNCTION_INFO_V1(kpi_bands_make);
-PG_FUNCTION_INFO_V1(kpi_bands_eq);
-PG_FUNCTION_INFO_V1(kpi_bands_ne);
-PG_FUNCTION_INFO_V1(kpi_bands_lt);
-PG_FUNCTION_INFO_V1(kpi_bands_le);
-PG_FUNCTION_INFO_V1(kpi_bands_gt);
-PG_FUNCTION_INFO_V1(kpi_bands_ge);
-PG_FUNCTION_INFO_V1(kpi_bands_cmp);
 PG_FUNCTION_INFO_V1(kpi_bands_hash);
 PG_FUNCTION_INFO_V1(kpi_bands_hash_extended);
 PG_FUNCTION_INFO_V1(kpi_status);
@@ -364,54 +357,8 @@ bands_cmp(const KpiBands *x, const KpiBands *y)
 #define BANDS_CMP(fcinfo) \
 	bands_cmp(PG_GETARG_KPI_BANDS_P(0), PG_GETARG_KPI_BANDS_P(1))
 
-/* =: equal. */
-Datum
-kpi_bands_eq(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(BANDS_CMP(fcinfo) == 0);
-}
-
-/* <>: not equal. */
-Datum
-kpi_bands_ne(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(BANDS_CMP(fcinfo) != 0);
-}
-
-/* <: sorts before. */
-Datum
-kpi_bands_lt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(BANDS_CMP(fcinfo) < 0);
-}
-
-/* <=: sorts before or equal. */
-Datum
-kpi_bands_le(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(BANDS_CMP(fcinfo) <= 0);
-}
-
-/* >: sorts after. */
-Datum
-kpi_bands_gt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(BANDS_CMP(fcinfo) > 0);
-}
-
-/* >=: sorts after or equal. */
-Datum
-kpi_bands_ge(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(BANDS_CMP(fcinfo) >= 0);
-}
-
-/* btree support function 1. */
-Datum
-kpi_bands_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(BANDS_CMP(fcinfo));
-}
+/* =, <>, <, <=, >, >= and the btree support function 1 */
+KPI_BTREE_FUNCS(kpi_bands, BANDS_CMP(fcinfo))
 
 /* The identifying bytes of b: pad and absent thresholds zeroed, -0 as 0. */
 static void

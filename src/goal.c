@@ -41,13 +41,6 @@ PG_FUNCTION_INFO_V1(kpi_goal_range);
 PG_FUNCTION_INFO_V1(kpi_goal_direction);
 PG_FUNCTION_INFO_V1(kpi_goal_target);
 PG_FUNCTION_INFO_V1(kpi_goal_baseline);
-PG_FUNCTION_INFO_V1(kpi_goal_eq);
-PG_FUNCTION_INFO_V1(kpi_goal_ne);
-PG_FUNCTION_INFO_V1(kpi_goal_lt);
-PG_FUNCTION_INFO_V1(kpi_goal_le);
-PG_FUNCTION_INFO_V1(kpi_goal_gt);
-PG_FUNCTION_INFO_V1(kpi_goal_ge);
-PG_FUNCTION_INFO_V1(kpi_goal_cmp);
 PG_FUNCTION_INFO_V1(kpi_goal_hash);
 PG_FUNCTION_INFO_V1(kpi_goal_hash_extended);
 PG_FUNCTION_INFO_V1(kpi_attainment);
@@ -487,54 +480,8 @@ goal_cmp(const KpiGoal *x, const KpiGoal *y)
 #define GOAL_CMP(fcinfo) \
 	goal_cmp(PG_GETARG_KPI_GOAL_P(0), PG_GETARG_KPI_GOAL_P(1))
 
-/* =: equal. */
-Datum
-kpi_goal_eq(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(GOAL_CMP(fcinfo) == 0);
-}
-
-/* <>: not equal. */
-Datum
-kpi_goal_ne(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(GOAL_CMP(fcinfo) != 0);
-}
-
-/* <: sorts before. */
-Datum
-kpi_goal_lt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(GOAL_CMP(fcinfo) < 0);
-}
-
-/* <=: sorts before or equal. */
-Datum
-kpi_goal_le(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(GOAL_CMP(fcinfo) <= 0);
-}
-
-/* >: sorts after. */
-Datum
-kpi_goal_gt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(GOAL_CMP(fcinfo) > 0);
-}
-
-/* >=: sorts after or equal. */
-Datum
-kpi_goal_ge(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(GOAL_CMP(fcinfo) >= 0);
-}
-
-/* btree support function 1. */
-Datum
-kpi_goal_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(GOAL_CMP(fcinfo));
-}
+/* =, <>, <, <=, >, >= and the btree support function 1 */
+KPI_BTREE_FUNCS(kpi_goal, GOAL_CMP(fcinfo))
 
 /*
  * The bytes that identify a goal, with pad and unused numbers zeroed and -0

@@ -15,6 +15,33 @@
 extern SPIPlanPtr kpi_prepare_kept(const char *sql, int nargs, Oid *argtypes, int cursor_options);
 extern Oid kpi_type_oid(const char *name);
 
+/*
+ * The btree comparison functions of a type (=, <>, <, <=, >, >=, and the
+ * support function cmp), generated from one three-way comparison: CMP is an
+ * expression over fcinfo's two arguments giving <0, 0 or >0.
+ */
+#define KPI_CMP_FUNC(name, CMP, test) \
+PG_FUNCTION_INFO_V1(name); \
+Datum \
+name(PG_FUNCTION_ARGS) \
+{ \
+	PG_RETURN_BOOL((CMP) test 0); \
+}
+
+#define KPI_BTREE_FUNCS(prefix, CMP) \
+KPI_CMP_FUNC(prefix##_eq, CMP, ==) \
+KPI_CMP_FUNC(prefix##_ne, CMP, !=) \
+KPI_CMP_FUNC(prefix##_lt, CMP, <) \
+KPI_CMP_FUNC(prefix##_le, CMP, <=) \
+KPI_CMP_FUNC(prefix##_gt, CMP, >) \
+KPI_CMP_FUNC(prefix##_ge, CMP, >=) \
+PG_FUNCTION_INFO_V1(prefix##_cmp); \
+Datum \
+prefix##_cmp(PG_FUNCTION_ARGS) \
+{ \
+	PG_RETURN_INT32(CMP); \
+}
+
 /* ---- kpi.period ------------------------------------------------------
  * A period is packed into one int64: start_date * KPI_GRAIN_SPAN + grain.
  * Grains are numbered longest first, so plain int64 order is the order the

@@ -720,31 +720,13 @@ kpi_period_overlaps(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-#define PERIOD_CMP_FUNC(name, op) \
-PG_FUNCTION_INFO_V1(name); \
-Datum \
-name(PG_FUNCTION_ARGS) \
-{ \
-	PG_RETURN_BOOL(PG_GETARG_KPI_PERIOD(0) op PG_GETARG_KPI_PERIOD(1)); \
-}
+/* Three-way comparison of the two periods of fcinfo. */
+#define PERIOD_CMP(fcinfo) \
+	((PG_GETARG_KPI_PERIOD(0) > PG_GETARG_KPI_PERIOD(1)) - \
+	 (PG_GETARG_KPI_PERIOD(0) < PG_GETARG_KPI_PERIOD(1)))
 
-PERIOD_CMP_FUNC(kpi_period_lt, <)
-PERIOD_CMP_FUNC(kpi_period_le, <=)
-PERIOD_CMP_FUNC(kpi_period_eq, ==)
-PERIOD_CMP_FUNC(kpi_period_ne, !=)
-PERIOD_CMP_FUNC(kpi_period_ge, >=)
-PERIOD_CMP_FUNC(kpi_period_gt, >)
-
-PG_FUNCTION_INFO_V1(kpi_period_cmp);
-/* btree support 1: -1, 0 or 1. */
-Datum
-kpi_period_cmp(PG_FUNCTION_ARGS)
-{
-	KpiPeriod	a = PG_GETARG_KPI_PERIOD(0);
-	KpiPeriod	b = PG_GETARG_KPI_PERIOD(1);
-
-	PG_RETURN_INT32((a > b) - (a < b));
-}
+/* =, <>, <, <=, >, >= and the btree support function 1 */
+KPI_BTREE_FUNCS(kpi_period, PERIOD_CMP(fcinfo))
 
 PG_FUNCTION_INFO_V1(kpi_period_sortsupport);
 /* btree support 2: sort with the core's signed-integer comparator. */
