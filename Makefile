@@ -28,10 +28,17 @@ all:
 	 exit 1
 endif
 
+# make test PG_CONFIG=/path/to/pg_config runs every suite against that
+# installation (15 to 18); make test-pg18 (or -pg17, -pg15-cassert) first
+# builds that major from Debian's source package into a cache outside the
+# clone (test/scripts/pgsrc.sh), once, then runs every suite against it.
 .PHONY: demo test bench
 demo:
-	bash test/scripts/demo.sh
+	KPI_PG_CONFIG='$(PG_CONFIG)' bash test/scripts/demo.sh
 test:
-	bash test/scripts/test.sh
+	KPI_PG_CONFIG='$(PG_CONFIG)' bash test/scripts/test.sh
 bench:
-	bash test/scripts/bench.sh
+	KPI_PG_CONFIG='$(PG_CONFIG)' bash test/scripts/bench.sh
+test-pg%:
+	pgc=$$(bash test/scripts/pgsrc.sh $(subst -, ,$*)) && \
+	KPI_PG_CONFIG="$$pgc" bash test/scripts/test.sh

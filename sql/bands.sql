@@ -187,18 +187,12 @@ RESET search_path;
 
 -- every goal, bands and status object of the extension has a comment
 -- (search_path reset, so that object descriptions are schema-qualified)
-SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS uncommented
-FROM pg_depend d
-WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'kpi')
-  AND pg_describe_object(d.classid, d.objid, d.objsubid)
-      ~ '(kpi\.goal|kpi\.bands|kpi\.status)'
+SELECT m.object AS uncommented
+FROM public.kpi_member m
+WHERE m.object ~ '(kpi\.goal|kpi\.bands|kpi\.status)'
   AND NOT EXISTS (SELECT 1 FROM pg_description c
-                  WHERE c.classoid = d.classid AND c.objoid = d.objid AND c.objsubid = 0)
+                  WHERE c.classoid = m.classid AND c.objoid = m.objid AND c.objsubid = 0)
 ORDER BY 1;
 SELECT count(*) >= 64 AS objects_checked
-FROM pg_depend d
-WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'kpi')
-  AND pg_describe_object(d.classid, d.objid, d.objsubid)
-      ~ '(kpi\.goal|kpi\.bands|kpi\.status)';
+FROM public.kpi_member m
+WHERE m.object ~ '(kpi\.goal|kpi\.bands|kpi\.status)';

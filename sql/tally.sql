@@ -5,13 +5,10 @@ SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
 
 -- every object of the tally has a comment
-SELECT pg_describe_object(d.classid, d.objid, 0) AS object
-FROM pg_depend d
-WHERE d.refclassid = 'pg_extension'::regclass
-  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'kpi')
-  AND d.deptype = 'e'
-  AND pg_describe_object(d.classid, d.objid, 0) ~ '(tally|agg_kind|kpi\.merge|kpi\.value|first_at|last_at)'
-  AND obj_description(d.objid, d.classid::regclass::name) IS NULL;
+SELECT m.object
+FROM public.kpi_member m
+WHERE m.object ~ '(tally|agg_kind|kpi\.merge|kpi\.value|first_at|last_at)'
+  AND obj_description(m.objid, m.classid::regclass::name) IS NULL;
 
 -- functions and aggregates: volatility, strictness, parallel safety
 SELECT p.oid::regprocedure AS function, p.prokind, p.provolatile, p.proisstrict, p.proparallel

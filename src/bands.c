@@ -120,11 +120,7 @@ bands_make(uint8 mask, const float8 *at)
 }
 
 /* Raise the 22P02 syntax error for bands text str; detail says what is wrong at p. */
-static void
-bands_syntax_error(const char *str, const char *p, const char *expected)
-	pg_attribute_noreturn();
-
-static void
+static pg_noreturn void
 bands_syntax_error(const char *str, const char *p, const char *expected)
 {
 	ereport(ERROR,

@@ -205,11 +205,7 @@ goal_make(KpiDirection dir, bool has_baseline, float8 a, float8 b)
 }
 
 /* Raise the 22P02 syntax error for goal text str; detail says what is wrong at p. */
-static void
-goal_syntax_error(const char *str, const char *p, const char *expected)
-	pg_attribute_noreturn();
-
-static void
+static pg_noreturn void
 goal_syntax_error(const char *str, const char *p, const char *expected)
 {
 	ereport(ERROR,

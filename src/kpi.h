@@ -11,6 +11,8 @@
 #include "executor/spi.h"
 #include "utils/date.h"
 
+#include "compat.h"
+
 /* ---- shared SPI helpers (kpi.c) ---------------------------------------- */
 extern SPIPlanPtr kpi_prepare_kept(const char *sql, int nargs, Oid *argtypes, int cursor_options);
 extern Oid kpi_type_oid(const char *name);

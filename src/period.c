@@ -169,8 +169,7 @@ kpi_period_shift(KpiPeriod p, int64 n, KpiPeriod *result)
 }
 
 /* Report a date that lies outside the years a period can have. */
-static void
-pg_attribute_noreturn()
+static pg_noreturn void
 date_out_of_range(DateADT d)
 {
 	if (DATE_NOT_FINITE(d))
@@ -247,8 +246,7 @@ kpi_grain_name(KpiGrain g)
  */
 
 /* Report malformed text: SQLSTATE 22007 with the accepted forms. */
-static void
-pg_attribute_noreturn()
+static pg_noreturn void
 period_syntax_error(const char *str)
 {
 	ereport(ERROR,
@@ -258,8 +256,7 @@ period_syntax_error(const char *str)
 }
 
 /* Report well-formed text that names no real period: SQLSTATE 22008. */
-static void
-pg_attribute_noreturn()
+static pg_noreturn void
 period_range_error(const char *str, const char *detail)
 {
 	ereport(ERROR,

@@ -933,11 +933,7 @@ score_node(RollupState *st, RollupNode *node)
 }
 
 /* Report a cycle in kpi.link (which its trigger refuses; data loaded around it). */
-static void
-cycle_error(const RollupNode *node)
-	pg_attribute_noreturn();
-
-static void
+static pg_noreturn void
 cycle_error(const RollupNode *node)
 {
 	ereport(ERROR,

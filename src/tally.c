@@ -604,8 +604,7 @@ typedef struct TallyParse
 } TallyParse;
 
 /* Report a syntax error in the text form (22P02), with what went wrong. */
-static void
-pg_attribute_noreturn()
+static pg_noreturn void
 tally_syntax_error(const TallyParse *ps, const char *detail)
 {
 	ereport(ERROR,
@@ -617,8 +616,7 @@ tally_syntax_error(const TallyParse *ps, const char *detail)
 }
 
 /* Report that something else was expected where p points. */
-static void
-pg_attribute_noreturn()
+static pg_noreturn void
 tally_expected(const TallyParse *ps, const char *what, const char *p)
 {
 	if (*p == '\0')
@@ -645,7 +643,7 @@ scan_float8(const TallyParse *ps, char **pp)
 
 	if (**pp == '\0' || **pp == ',')
 		tally_expected(ps, "a number", *pp);
-	x = float8in_internal_opt_error(*pp, &end, "kpi.tally", ps->input, &error);
+	x = kpi_float8in_soft(*pp, &end, "kpi.tally", ps->input, &error);
 	if (error)
 		tally_expected(ps, "a number", *pp);
 	*pp = end;

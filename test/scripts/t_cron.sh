@@ -5,6 +5,10 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 kpi_find_pg_config
+if [ "${KPI_HAVE_CRON:-1}" != 1 ]; then
+    echo "pg_cron is not installed for this server: skipped"
+    exit 77
+fi
 BINDIR=$("$PG_CONFIG" --bindir)
 psql_q() { PGOPTIONS="-c client_min_messages=warning" "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
