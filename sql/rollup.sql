@@ -48,6 +48,8 @@ INSERT INTO kpi.indicator (code, name, agg, bands, score_cap) VALUES
     ('rt.defects',   'Defects per batch',      'avg',   DEFAULT, DEFAULT),
     ('rt.inventory', 'Inventory on hand',      'last',  DEFAULT, 1.1),
     ('rt.legacy',    'Legacy report count',    'sum',   DEFAULT, DEFAULT);
+-- revenue has a weekly target, so it keeps weeks (a target needs its grain kept)
+UPDATE kpi.indicator SET grains = '{week,month,quarter,year}' WHERE code = 'rt.revenue';
 INSERT INTO kpi.link (parent_id, child_id, weight)
 SELECT kpi.indicator_id(p), kpi.indicator_id(c), w
 FROM (VALUES ('rt.company', 'rt.customer', 1), ('rt.company', 'rt.finance', 2),
@@ -238,20 +240,26 @@ FROM unnest('{2026-01,2026-02,2026-03}'::kpi.period[]) p, kpi.rollup(p) r;
 SELECT * FROM pg_temp.tree('2026-Q1');
 
 -- ---------------------------------------------------------------------
--- A week: kpi.actual keeps month, quarter and year only, so the rollup
--- summarises the week's measurements itself.  2026-W05 is Mon 26 Jan to
+-- A week: kpi.actual keeps weeks of revenue only; for the other
+-- indicators the rollup summarises the week's measurements itself.  2026-W05 is Mon 26 Jan to
 -- Sun 1 Feb: revenue 20 + 30 + 5 = 55 against >= 40: 1.375, capped 1.2;
 -- inventory's last count in the week is 31 Jan's 120.
 -- rt.finance 1.2 (coverage 3/4), rt.company 1.2 (coverage 2/4).
 -- ---------------------------------------------------------------------
 SELECT count(*) AS week_rows_in_actual FROM kpi.actual WHERE period = '2026-W05';
 SELECT * FROM pg_temp.tree('2026-W05');
--- Days are cut in the session time zone: in Shanghai (UTC+8) the 5 recorded
--- at 20:00 UTC on 1 Feb falls on Monday 2 Feb, in week 6.
-SET TimeZone = 'Asia/Shanghai';
-SELECT p AS period, r.actual
+-- Days are cut in the company's time zone (kpi.setting), never the
+-- session's: with the company in Shanghai (UTC+8) the 5 recorded at 20:00
+-- UTC on 1 Feb falls on Monday 2 Feb, in week 6, from kpi.actual (revenue)
+-- and from the measurements (inventory's week has no row) alike, whatever
+-- the session's zone says.
+SET TimeZone = 'America/New_York';
+SAVEPOINT zone;
+INSERT INTO kpi.setting (name, value) VALUES ('time_zone', 'Asia/Shanghai');
+SELECT p AS period, r.code, r.actual
 FROM unnest('{2026-W05,2026-W06}'::kpi.period[]) p, kpi.rollup(p) r
-WHERE r.code = 'rt.revenue' ORDER BY p;
+WHERE r.code IN ('rt.revenue', 'rt.inventory') ORDER BY p, r.code;
+ROLLBACK TO SAVEPOINT zone;
 SET TimeZone = 'UTC';
 
 -- ---------------------------------------------------------------------

@@ -3,6 +3,9 @@
 SET datestyle = ISO;
 SET timezone = 'Asia/Shanghai';
 SET search_path = public;          -- nothing here relies on kpi being on the path
+-- the company's days are cut in Shanghai (the session's zone does not count)
+INSERT INTO kpi.setting (name, value) VALUES ('time_zone', 'Asia/Shanghai');
+SELECT kpi.time_zone();
 
 -- ---------------------------------------------------------------------
 -- codes and names
@@ -201,7 +204,9 @@ SELECT kpi.set_target('sales.revenue', 'hq.east.sh', '2026-07', '>= 100');
 -- changing bands re-evaluates; changing grains rebuilds from measurements
 UPDATE kpi.indicator SET bands = 'amber 0.3, green 0.4' WHERE code = 'sales.revenue';
 SELECT period, attainment, status FROM pg_temp.act WHERE code = 'sales.revenue' AND period::text = '2026-07';
+-- grains without quarter would leave its quarter target unevaluated: refused
 UPDATE kpi.indicator SET grains = '{week,month}' WHERE code = 'sales.revenue';
+UPDATE kpi.indicator SET grains = '{week,month,quarter}' WHERE code = 'sales.revenue';
 SELECT period, n, value FROM pg_temp.act WHERE code = 'sales.revenue' ORDER BY period;
 UPDATE kpi.indicator SET grains = '{month,quarter,year}', bands = 'amber 0.8, green 1' WHERE code = 'sales.revenue';
 -- retired indicators take no new values
@@ -239,7 +244,8 @@ SELECT column_name, data_type FROM information_schema.columns
 WHERE table_schema = 'kpi' AND table_name = 'scorecard' ORDER BY ordinal_position;
 
 -- ---------------------------------------------------------------------
--- TRUNCATE empties the actuals too; the trigger is not callable directly
+-- TRUNCATE empties the actuals too, but for the keys that have a target
+-- (they stay, with an empty tally); the trigger is not callable directly
 -- ---------------------------------------------------------------------
 TRUNCATE kpi.measurement;
 SELECT count(*) AS actuals_left FROM kpi.actual;
@@ -248,7 +254,7 @@ DROP VIEW pg_temp.act;
 -- leave the tables empty for the next suites
 SET client_min_messages = warning;
 TRUNCATE kpi.link, kpi.target, kpi.target_history, kpi.indicator_history,
-         kpi.indicator, kpi.scope CASCADE;
+         kpi.indicator, kpi.scope, kpi.setting CASCADE;
 RESET client_min_messages;
 RESET search_path;
 RESET timezone;

@@ -1,23 +1,45 @@
 /*
  * actual.c
- *	  The trigger that keeps kpi.actual in step with kpi.measurement.
+ *	  Keeping kpi.actual equal to a fresh computation from its sources:
+ *	  the measurements, the targets, the indicators and the company's zone.
  *
- * It fires once per statement, with transition tables.  Inserted rows are
- * summarised in C into one tally per (indicator, scope, period) for each of
- * the indicator's grains, and all keys are then written and evaluated in one
- * set-oriented statement (keys and tallies passed as arrays): a bulk load of
- * 100k rows over 1,000 keys is one statement for 3,000 rows, not hundreds of
- * thousands.  Updated and deleted rows mark their keys for recomputation
- * from kpi.measurement, which is exact whatever changed.  Keys are written
- * in sorted order so that concurrent writers lock the kpi.actual rows they
- * share in the same order and cannot deadlock on them.  What the statement
- * returns goes to the alert rules (alert.c), in the same transaction.
+ * kpi.actual has one row per key (indicator, scope, period of one of the
+ * indicator's grains) that has measurements or a target.  The row holds the
+ * tally of the key's measurements, and the value, target, attainment and
+ * status they give.  Every path that changes a source ends here:
  *
- * Every SQL statement is prepared once per backend (SPI_keepplan) and names
- * every object with its schema: the function runs as SECURITY DEFINER and
- * must not depend on the caller's search_path.
+ *	kpi.measurement  statement trigger: inserted rows are merged in as one
+ *	                 tally per key; keys of updated and deleted rows are
+ *	                 recomputed from kpi.measurement
+ *	kpi.target       statement trigger: its keys are evaluated again
+ *	kpi.indicator    statement trigger: new bands or agg evaluate its keys
+ *	                 again, new grains rebuild them
+ *	kpi.setting      a new time_zone rebuilds every key
+ *
+ * The one rule that makes every interleaving of these paths come out right
+ * is: lock the keys, then read.  A batch first locks the kpi.actual rows of
+ * all its keys, in key order (creating the missing ones), so that writers
+ * of one key queue up and writers cannot deadlock; only then does it read
+ * the current tally, the measurements, the target and the indicator, on the
+ * latest snapshot, and write.  A writer that waited for a key therefore
+ * sees what the one before it committed, under READ COMMITTED and
+ * REPEATABLE READ alike.  Changes that decide which keys exist (grains, the
+ * zone) lock kpi.measurement against writers for their rebuild.
+ *
+ * The tally of a key does not depend on the indicator's agg: a value
+ * recorded with a denominator adds to the numerator and denominator sums as
+ * well as to the plain statistics, so a change of agg only evaluates again.
+ *
+ * What a batch evaluates goes to the alert rules (alert.c), in the same
+ * transaction, except in a session that restores a dump: there the alerts
+ * arrive with the dump.
+ *
+ * Every statement is prepared once (kpi_prepare_into) and names every object
+ * with its schema: the trigger functions run as SECURITY DEFINER.
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
@@ -25,19 +47,20 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_type.h"
+#include "pgtime.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "kpi.h"
 
-/* What the trigger needs to know of an indicator. */
+/* What a batch needs to know of an indicator. */
 typedef struct IndicatorInfo
 {
 	int64		id;				/* hash key */
@@ -47,7 +70,7 @@ typedef struct IndicatorInfo
 	char		code[NAMEDATALEN * 2];
 } IndicatorInfo;
 
-/* One kpi.actual row to write. */
+/* An (indicator, scope, period) key. */
 typedef struct ActualKey
 {
 	int64		indicator_id;
@@ -55,16 +78,47 @@ typedef struct ActualKey
 	KpiPeriod	period;
 } ActualKey;
 
+/* How a key's new tally is found, strongest last. */
+typedef enum KeyMode
+{
+	KEY_REEVAL,					/* the tally stands; evaluate again */
+	KEY_MERGE,					/* current tally + delta */
+	KEY_RECOMPUTE,				/* from kpi.measurement */
+	KEY_REPLACE					/* delta is the whole tally (rebuilds) */
+} KeyMode;
+
 typedef struct ActualEntry
 {
 	ActualKey	key;			/* hash key */
-	KpiTally	delta;			/* tally of the inserted rows */
-	bool		recompute;		/* rows were updated or deleted: rebuild */
+	KeyMode		mode;
+	KpiTally	delta;			/* merge: rows to add; replace: all rows */
+	KpiTally	tally;			/* the new tally */
+	bool		keep;			/* the row stays: data or a target */
+	bool		has_value,
+				has_target,
+				has_att,
+				has_pace;
+	float8		value,
+				target,
+				att,
+				pace;
+	int			status;			/* KpiStatusLevel, -1 = none */
 } ActualEntry;
+
+/* One batch of keys, from one trigger call or one rebuild. */
+typedef struct Batch
+{
+	HTAB	   *indicators;		/* IndicatorInfo by id */
+	HTAB	   *keys;			/* ActualEntry by key */
+	pg_tz	   *tz;				/* the company's zone */
+	Oid			period_type;
+	Oid			tally_type;
+} Batch;
 
 /* Column numbers of kpi.measurement, looked up once per call. */
 typedef struct MeasurementCols
 {
+	int			id;
 	int			indicator_id;
 	int			scope_id;
 	int			at;
@@ -73,338 +127,138 @@ typedef struct MeasurementCols
 } MeasurementCols;
 
 static SPIPlanPtr plan_indicator = NULL;
-static SPIPlanPtr plan_upsert = NULL;
+static SPIPlanPtr plan_zone = NULL;
+static SPIPlanPtr plan_lock = NULL;
+static SPIPlanPtr plan_read = NULL;
+static SPIPlanPtr plan_recompute = NULL;
+static SPIPlanPtr plan_write = NULL;
 static SPIPlanPtr plan_delete = NULL;
+static SPIPlanPtr plan_keys_of = NULL;
 static SPIPlanPtr plan_scan = NULL;
-static Oid	tally_type_oid = InvalidOid;
-static Oid	period_type_oid = InvalidOid;
+static SPIPlanPtr plan_no_den = NULL;
+static SPIPlanPtr plan_grain_targets = NULL;
 
-/* Prepare the statements of the trigger (first call in a backend). */
+static const char *const status_names[] = {"red", "amber", "green", "blue"};
+
+/* Prepare the statements of this file (after kpi_plans_check). */
 static void
-prepare_plans(void)
+prepare_plans(Oid period_type, Oid tally_type)
 {
-	Oid			types[6];
+	Oid			t[8];
+	Oid			period_array = get_array_type(period_type);
+	Oid			tally_array = get_array_type(tally_type);
 
-	if (plan_scan != NULL)
-		return;
-	tally_type_oid = kpi_type_oid("tally");
-	period_type_oid = kpi_type_oid("period");
+	t[0] = INT8OID;
+	kpi_prepare_into(&plan_indicator,
+					 "SELECT i.agg::pg_catalog.text, i.grains, i.lifecycle, i.code "
+					 "FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) $1",
+					 1, t, 0);
+	kpi_prepare_into(&plan_zone,
+					 "SELECT s.value FROM kpi.setting s "
+					 "WHERE s.name OPERATOR(pg_catalog.=) 'time_zone'",
+					 0, NULL, 0);
 
-	types[0] = INT8OID;
-	plan_indicator = kpi_prepare_kept(
-		"SELECT i.agg::pg_catalog.text, i.grains, i.lifecycle, i.code "
-		"FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) $1",
-		1, types, 0);
-
-	/* keys travel as three parallel arrays, tallies as a fourth */
-	types[0] = INT8ARRAYOID;
-	types[1] = INT8ARRAYOID;
-	types[2] = get_array_type(period_type_oid);
-	types[3] = get_array_type(tally_type_oid);
-	types[4] = BOOLOID;
 	/*
-	 * One statement writes and evaluates a batch: new keys are evaluated in
-	 * the SELECT, existing ones in the DO UPDATE from the merged tally, so
-	 * each kpi.actual row gets one new version per statement.  Rows go in
-	 * key order, the order every writer locks them in.
+	 * Lock every key of a batch in key order, creating the rows that are
+	 * missing (with an empty tally): ON CONFLICT DO UPDATE ... WHERE false
+	 * locks an existing row without writing it.
 	 */
-	types[5] = BOOLOID;
-	plan_upsert = kpi_prepare_kept(
-		"INSERT INTO kpi.actual AS a (indicator_id, scope_id, period, tally, value, target,"
-		"                             attainment, status, updated_at) "
-		"SELECT k.i, k.s, k.p, k.t, e.v, kpi.target(t.goal), kpi.attainment(e.v, t.goal),"
-		"       kpi.status(kpi.attainment(e.v, t.goal), i.bands), pg_catalog.now() "
-		"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
-		"                pg_catalog.unnest($4)) AS k(i, s, p, t) "
-		"JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) k.i "
-		"CROSS JOIN LATERAL (SELECT kpi.value(k.t, i.agg) AS v) e "
-		"LEFT JOIN kpi.target t ON t.indicator_id OPERATOR(pg_catalog.=) k.i"
-		" AND t.scope_id OPERATOR(pg_catalog.=) k.s AND t.period OPERATOR(kpi.=) k.p "
-		"ORDER BY k.i, k.s, k.p "
-		"ON CONFLICT (indicator_id, scope_id, period) DO UPDATE SET"
-		" (tally, value, target, attainment, status, updated_at) = ("
-		"  SELECT x.t, x.v, kpi.target(x.g), kpi.attainment(x.v, x.g),"
-		"         kpi.status(kpi.attainment(x.v, x.g), x.b), pg_catalog.now()"
-		"  FROM (SELECT m.t, kpi.value(m.t, i2.agg) AS v, i2.bands AS b, t2.goal AS g"
-		"        FROM (SELECT CASE WHEN $5 THEN excluded.tally"
-		"                          ELSE a.tally OPERATOR(kpi.+) excluded.tally END AS t) m"
-		"        JOIN kpi.indicator i2 ON i2.id OPERATOR(pg_catalog.=) a.indicator_id"
-		"        LEFT JOIN kpi.target t2 ON t2.indicator_id OPERATOR(pg_catalog.=) a.indicator_id"
-		"         AND t2.scope_id OPERATOR(pg_catalog.=) a.scope_id"
-		"         AND t2.period OPERATOR(kpi.=) a.period) x) "
-		"RETURNING a.indicator_id, a.scope_id, a.period, a.value, a.attainment,"
-		" CASE WHEN $6 THEN kpi.pace(a.value, (SELECT t3.goal FROM kpi.target t3"
-		"  WHERE t3.indicator_id OPERATOR(pg_catalog.=) a.indicator_id"
-		"  AND t3.scope_id OPERATOR(pg_catalog.=) a.scope_id"
-		"  AND t3.period OPERATOR(kpi.=) a.period), kpi.progress(a.period, pg_catalog.now())) END",
-		6, types, 0);
+	t[0] = INT8ARRAYOID;
+	t[1] = INT8ARRAYOID;
+	t[2] = period_array;
+	t[3] = tally_type;
+	kpi_prepare_into(&plan_lock,
+					 "INSERT INTO kpi.actual AS a (indicator_id, scope_id, period, tally) "
+					 "SELECT k.i, k.s, k.p, $4 "
+					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS k(i, s, p) "
+					 "ORDER BY k.i, k.s, k.p "
+					 "ON CONFLICT (indicator_id, scope_id, period) DO UPDATE "
+					 "SET updated_at = a.updated_at WHERE false",
+					 4, t, 0);
 
-	plan_delete = kpi_prepare_kept(
-		"DELETE FROM kpi.actual a USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS k(i, s, p) "
-		"WHERE a.indicator_id OPERATOR(pg_catalog.=) k.i AND a.scope_id OPERATOR(pg_catalog.=) k.s"
-		" AND a.period OPERATOR(kpi.=) k.p",
-		3, types, 0);
+	/* The current tally, target, agg and bands of every key (locked). */
+	kpi_prepare_into(&plan_read,
+					 "SELECT k.n, a.tally, t.goal, i.agg::pg_catalog.text, i.bands "
+					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3))"
+					 "     WITH ORDINALITY AS k(i, s, p, n) "
+					 "JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) k.i "
+					 "LEFT JOIN kpi.actual a ON a.indicator_id OPERATOR(pg_catalog.=) k.i"
+					 " AND a.scope_id OPERATOR(pg_catalog.=) k.s AND a.period OPERATOR(kpi.=) k.p "
+					 "LEFT JOIN kpi.target t ON t.indicator_id OPERATOR(pg_catalog.=) k.i"
+					 " AND t.scope_id OPERATOR(pg_catalog.=) k.s AND t.period OPERATOR(kpi.=) k.p",
+					 3, t, 0);
 
-	types[0] = INT8OID;
-	types[1] = INT8OID;
-	types[2] = TIMESTAMPTZOID;
-	types[3] = TIMESTAMPTZOID;
-	plan_scan = kpi_prepare_kept(
-		"SELECT m.value, m.denominator, m.at FROM kpi.measurement m "
-		"WHERE m.indicator_id OPERATOR(pg_catalog.=) $1 AND m.scope_id OPERATOR(pg_catalog.=) $2"
-		" AND m.at OPERATOR(pg_catalog.>=) $3 AND m.at OPERATOR(pg_catalog.<) $4",
-		4, types, 0);
-}
+	/*
+	 * The tally of keys from their measurements, between two instants each
+	 * (the period's midnights in the company's zone): values without a
+	 * denominator, and values with one, which also feed the ratio sums.
+	 */
+	t[2] = TIMESTAMPTZARRAYOID;
+	t[3] = TIMESTAMPTZARRAYOID;
+	kpi_prepare_into(&plan_recompute,
+					 "SELECT k.n,"
+					 "  kpi.tally(m.value, m.at) FILTER (WHERE m.denominator IS NULL),"
+					 "  kpi.tally(m.value, m.denominator, m.at) FILTER (WHERE m.denominator IS NOT NULL) "
+					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+					 "                pg_catalog.unnest($4)) WITH ORDINALITY AS k(i, s, lo, hi, n) "
+					 "JOIN kpi.measurement m ON m.indicator_id OPERATOR(pg_catalog.=) k.i"
+					 " AND m.scope_id OPERATOR(pg_catalog.=) k.s"
+					 " AND m.at OPERATOR(pg_catalog.>=) k.lo AND m.at OPERATOR(pg_catalog.<) k.hi "
+					 "GROUP BY k.n",
+					 4, t, 0);
 
-/* Load what the trigger needs of one indicator. */
-static void
-load_indicator(IndicatorInfo *info)
-{
-	Datum		arg = Int64GetDatum(info->id);
-	bool		isnull;
-	HeapTuple	tup;
-	TupleDesc	desc;
-	ArrayType  *grains;
-	Datum	   *elems;
-	int			nelems,
-				i;
+	t[2] = period_array;
+	t[3] = tally_array;
+	t[4] = FLOAT8ARRAYOID;
+	t[5] = FLOAT8ARRAYOID;
+	t[6] = FLOAT8ARRAYOID;
+	t[7] = TEXTARRAYOID;
+	kpi_prepare_into(&plan_write,
+					 "UPDATE kpi.actual a SET tally = k.t, value = k.v, target = k.g, attainment = k.att,"
+					 " status = k.st::kpi.status, updated_at = pg_catalog.now() "
+					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+					 "                pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6),"
+					 "                pg_catalog.unnest($7), pg_catalog.unnest($8)) AS k(i, s, p, t, v, g, att, st) "
+					 "WHERE a.indicator_id OPERATOR(pg_catalog.=) k.i AND a.scope_id OPERATOR(pg_catalog.=) k.s"
+					 " AND a.period OPERATOR(kpi.=) k.p",
+					 8, t, 0);
+	kpi_prepare_into(&plan_delete,
+					 "DELETE FROM kpi.actual a USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+					 " pg_catalog.unnest($3)) AS k(i, s, p) "
+					 "WHERE a.indicator_id OPERATOR(pg_catalog.=) k.i AND a.scope_id OPERATOR(pg_catalog.=) k.s"
+					 " AND a.period OPERATOR(kpi.=) k.p",
+					 3, t, 0);
 
-	if (SPI_execute_plan(plan_indicator, &arg, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "kpi: indicator " INT64_FORMAT " not found", info->id);
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
+	/* For rebuilds: the keys an indicator (0 = all) has now, and its data. */
+	t[0] = INT8OID;
+	kpi_prepare_into(&plan_keys_of,
+					 "SELECT a.indicator_id, a.scope_id, a.period FROM kpi.actual a "
+					 "WHERE $1 OPERATOR(pg_catalog.=) 0 OR a.indicator_id OPERATOR(pg_catalog.=) $1 "
+					 "UNION "
+					 "SELECT t.indicator_id, t.scope_id, t.period FROM kpi.target t "
+					 "WHERE $1 OPERATOR(pg_catalog.=) 0 OR t.indicator_id OPERATOR(pg_catalog.=) $1",
+					 1, t, 0);
+	kpi_prepare_into(&plan_scan,
+					 "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator FROM kpi.measurement m "
+					 "WHERE $1 OPERATOR(pg_catalog.=) 0 OR m.indicator_id OPERATOR(pg_catalog.=) $1",
+					 1, t, CURSOR_OPT_NO_SCROLL);
 
-	info->agg = kpi_agg_kind_from_name(TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)));
-	grains = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull));
-	deconstruct_array(grains, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
-	info->grains = 0;
-	for (i = 0; i < nelems; i++)
-		info->grains |= 1 << kpi_grain_from_name(TextDatumGetCString(elems[i]));
-	info->retired = strcmp(TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull)),
-						   "retired") == 0;
-	strlcpy(info->code, TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull)),
-			sizeof(info->code));
-	SPI_freetuptable(SPI_tuptable);
-}
-
-/* The cached info of an indicator, loading it on first sight. */
-static IndicatorInfo *
-indicator_info(HTAB *indicators, int64 id)
-{
-	bool		found;
-	IndicatorInfo *info = hash_search(indicators, &id, HASH_ENTER, &found);
-
-	if (!found)
-		load_indicator(info);
-	return info;
-}
-
-/* Find a column of kpi.measurement by name. */
-static int
-column_number(TupleDesc desc, const char *name)
-{
-	int			attnum = SPI_fnumber(desc, name);
-
-	if (attnum <= 0)
-		elog(ERROR, "kpi: kpi.measurement has no column \"%s\"", name);
-	return attnum;
-}
-
-/* The date of a timestamp in the session time zone. */
-static DateADT
-session_date(TimestampTz at)
-{
-	return DatumGetDateADT(DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(at)));
-}
-
-/*
- * Walk one transition table.  With add, each row's value is added to the
- * tallies of its keys (inserted rows); otherwise its keys are marked for
- * recomputation (updated or deleted rows).
- */
-static void
-collect_rows(Tuplestorestate *rows, TupleDesc desc, const MeasurementCols *cols,
-			 HTAB *indicators, HTAB *actuals, bool add)
-{
-	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-
-	tuplestore_rescan(rows);
-	while (tuplestore_gettupleslot(rows, true, false, slot))
-	{
-		bool		isnull,
-					den_null;
-		int64		ind = DatumGetInt64(slot_getattr(slot, cols->indicator_id, &isnull));
-		int64		scope = DatumGetInt64(slot_getattr(slot, cols->scope_id, &isnull));
-		TimestampTz at = DatumGetTimestampTz(slot_getattr(slot, cols->at, &isnull));
-		float8		value = DatumGetFloat8(slot_getattr(slot, cols->value, &isnull));
-		float8		den = DatumGetFloat8(slot_getattr(slot, cols->denominator, &den_null));
-		IndicatorInfo *info = indicator_info(indicators, ind);
-		DateADT		day = session_date(at);
-		int			g;
-
-		if (add && info->retired)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("indicator \"%s\" is retired", info->code),
-					 errhint("Set its lifecycle back to active to record values.")));
-		if (add && info->agg == KPI_AGG_RATIO && den_null)
-			ereport(ERROR,
-					(errcode(ERRCODE_NOT_NULL_VIOLATION),
-					 errmsg("ratio indicator \"%s\" needs a denominator", info->code),
-					 errhint("Record numerator and denominator, e.g. with kpi.record_ratio().")));
-
-		for (g = 0; g < KPI_GRAIN_COUNT; g++)
-		{
-			ActualKey	key;
-			ActualEntry *entry;
-			bool		found;
-
-			if ((info->grains & (1 << g)) == 0)
-				continue;
-			memset(&key, 0, sizeof(key));
-			key.indicator_id = ind;
-			key.scope_id = scope;
-			key.period = kpi_period_containing(day, (KpiGrain) g);
-			entry = hash_search(actuals, &key, HASH_ENTER, &found);
-			if (!found)
-			{
-				kpi_tally_init(&entry->delta);
-				entry->recompute = false;
-			}
-			if (!add)
-				entry->recompute = true;
-			else if (info->agg == KPI_AGG_RATIO)
-				kpi_tally_add_ratio(&entry->delta, value, den, at);
-			else
-				kpi_tally_add(&entry->delta, value, at);
-		}
-	}
-	ExecDropSingleTupleTableSlot(slot);
-}
-
-/* Rebuild the tally of one key from kpi.measurement. */
-static void
-recompute_tally(const ActualKey *key, KpiAggKind agg, KpiTally *tally)
-{
-	Datum		args[4];
-	int			overflow = 0;
-	uint64		i;
-
-	args[0] = Int64GetDatum(key->indicator_id);
-	args[1] = Int64GetDatum(key->scope_id);
-	args[2] = TimestampTzGetDatum(date2timestamptz_opt_overflow(kpi_period_start(key->period),
-																&overflow));
-	args[3] = TimestampTzGetDatum(date2timestamptz_opt_overflow(kpi_period_end(key->period) + 1,
-																&overflow));
-	/* read_only = false: a fresh snapshot that sees this statement's rows */
-	if (SPI_execute_plan(plan_scan, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "kpi: could not read kpi.measurement");
-	kpi_tally_init(tally);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull,
-					den_null;
-		float8		value = DatumGetFloat8(SPI_getbinval(tup, desc, 1, &isnull));
-		float8		den = DatumGetFloat8(SPI_getbinval(tup, desc, 2, &den_null));
-		TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
-
-		if (agg == KPI_AGG_RATIO)
-		{
-			if (!den_null)
-				kpi_tally_add_ratio(tally, value, den, at);
-		}
-		else
-			kpi_tally_add(tally, value, at);
-	}
-	SPI_freetuptable(SPI_tuptable);
-}
-
-/* Order keys so that concurrent writers lock shared rows in one order. */
-static int
-actual_key_cmp(const void *a, const void *b)
-{
-	const ActualKey *x = &(*(ActualEntry *const *) a)->key;
-	const ActualKey *y = &(*(ActualEntry *const *) b)->key;
-
-	return kpi_key_cmp(x->indicator_id, x->scope_id, x->period,
-					   y->indicator_id, y->scope_id, y->period);
-}
-
-/*
- * Is the alert machinery installed (release 0.4 on)?  Looked up on every
- * statement: ALTER EXTENSION UPDATE may add it while this backend lives.
- */
-static bool
-alerts_installed(void)
-{
-	Oid			nsp = get_namespace_oid("kpi", true);
-
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("alert_rule", nsp));
-}
-
-/*
- * The alert rules of the statement's indicators, loaded up front; NULL when
- * alerts are not installed or none of these indicators has a rule, so that
- * the write path skips alert work altogether.  *need_pace tells whether any
- * rule judges pace, the only case the trigger computes it for.
- */
-static HTAB *
-alert_rules(HTAB *indicators, bool *need_pace)
-{
-	HTAB	   *rules;
-	HASH_SEQ_STATUS seq;
-	IndicatorInfo *info;
-	int			need = 0;
-
-	*need_pace = false;
-	if (!alerts_installed())
-		return NULL;
-	rules = kpi_alert_rules_create();
-	hash_seq_init(&seq, indicators);
-	while ((info = hash_seq_search(&seq)) != NULL)
-		need = Max(need, kpi_alert_rules_need(rules, info->id, period_type_oid));
-	*need_pace = (need == 2);
-	return need > 0 ? rules : NULL;
-}
-
-/* Keys of a batch as the parallel arrays the plans take. */
-typedef struct KeyArrays
-{
-	int			n;
-	Datum	   *ind;
-	Datum	   *scope;
-	Datum	   *period;
-	Datum	   *tally;
-} KeyArrays;
-
-/* Room for n keys. */
-static void
-key_arrays_init(KeyArrays *ka, long n)
-{
-	ka->n = 0;
-	ka->ind = palloc(sizeof(Datum) * Max(n, 1));
-	ka->scope = palloc(sizeof(Datum) * Max(n, 1));
-	ka->period = palloc(sizeof(Datum) * Max(n, 1));
-	ka->tally = palloc(sizeof(Datum) * Max(n, 1));
-}
-
-/* Append a key, and its tally if it has one. */
-static void
-key_arrays_add(KeyArrays *ka, const ActualKey *key, const KpiTally *tally)
-{
-	ka->ind[ka->n] = Int64GetDatum(key->indicator_id);
-	ka->scope[ka->n] = Int64GetDatum(key->scope_id);
-	ka->period[ka->n] = KpiPeriodGetDatum(key->period);
-	ka->tally[ka->n] = PointerGetDatum(tally);
-	ka->n++;
+	/* For the indicator trigger's checks. */
+	kpi_prepare_into(&plan_no_den,
+					 "SELECT pg_catalog.count(*) FROM kpi.measurement m "
+					 "WHERE m.indicator_id OPERATOR(pg_catalog.=) $1 AND m.denominator IS NULL",
+					 1, t, 0);
+	kpi_prepare_into(&plan_grain_targets,
+					 "SELECT kpi.grain(t.period) FROM kpi.target t "
+					 "JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) t.indicator_id "
+					 "WHERE t.indicator_id OPERATOR(pg_catalog.=) $1"
+					 " AND NOT kpi.grain(t.period) OPERATOR(pg_catalog.=) ANY (i.grains) LIMIT 1",
+					 1, t, 0);
 }
 
 /*
  * The three key arrays (indicator ids, scope ids, periods) that the
- * set-oriented statements of the trigger and of alert.c take as $1..$3.
+ * set-oriented statements of this file and of alert.c take as $1..$3.
  */
 void
 kpi_key_array_args(const Datum *ind, const Datum *scope, const Datum *period, int n,
@@ -418,196 +272,1006 @@ kpi_key_array_args(const Datum *ind, const Datum *scope, const Datum *period, in
 											  sizeof(KpiPeriod), true, TYPALIGN_DOUBLE));
 }
 
-/* The array arguments of a batch: keys, and the tallies when asked. */
+/* ---------------------------------------------------------------------
+ * Batches
+ * ---------------------------------------------------------------------
+ */
+
+/* Start a batch: plans ready, hashes empty, the company's zone resolved. */
 static void
-key_arrays_args(const KeyArrays *ka, Datum *args, bool with_tally)
+batch_init(Batch *b)
 {
-	kpi_key_array_args(ka->ind, ka->scope, ka->period, ka->n, period_type_oid, args);
-	if (with_tally)
-		args[3] = PointerGetDatum(construct_array(ka->tally, ka->n, tally_type_oid,
-												  sizeof(KpiTally), false, TYPALIGN_DOUBLE));
+	HASHCTL		ctl;
+	char	   *zone = "UTC";
+	bool		isnull;
+
+	b->period_type = kpi_plans_check();
+	b->tally_type = kpi_type_oid("tally");
+	prepare_plans(b->period_type, b->tally_type);
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(IndicatorInfo);
+	ctl.hcxt = CurrentMemoryContext;
+	b->indicators = hash_create("kpi indicators", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(ActualKey);
+	ctl.entrysize = sizeof(ActualEntry);
+	b->keys = hash_create("kpi actual keys", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	if (kpi_spi_latest(plan_zone, NULL, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.setting");
+	if (SPI_processed == 1)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			zone = TextDatumGetCString(d);
+	}
+	b->tz = kpi_zone_lookup(zone);
+}
+
+/* The info of an indicator, loaded (latest snapshot) on first sight. */
+static IndicatorInfo *
+indicator_info(Batch *b, int64 id)
+{
+	bool		found;
+	IndicatorInfo *info = hash_search(b->indicators, &id, HASH_ENTER, &found);
+	Datum		arg = Int64GetDatum(id);
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum	   *elems;
+	int			nelems,
+				i;
+
+	if (found)
+		return info;
+	if (kpi_spi_latest(plan_indicator, &arg, NULL, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("indicator " INT64_FORMAT " does not exist", id)));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	info->agg = kpi_agg_kind_from_name(TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)));
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)),
+					  TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
+	info->grains = 0;
+	for (i = 0; i < nelems; i++)
+		info->grains |= 1 << kpi_grain_from_name(TextDatumGetCString(elems[i]));
+	info->retired = strcmp(TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull)),
+						   "retired") == 0;
+	strlcpy(info->code, TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull)),
+			sizeof(info->code));
+	SPI_freetuptable(SPI_tuptable);
+	return info;
+}
+
+/* Add a key to the batch with a mode; the stronger of two modes wins. */
+static ActualEntry *
+batch_key(Batch *b, int64 indicator_id, int64 scope_id, KpiPeriod period, KeyMode mode)
+{
+	ActualKey	key;
+	ActualEntry *e;
+	bool		found;
+
+	memset(&key, 0, sizeof(key));
+	key.indicator_id = indicator_id;
+	key.scope_id = scope_id;
+	key.period = period;
+	e = hash_search(b->keys, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		memset(((char *) e) + sizeof(ActualKey), 0, sizeof(ActualEntry) - sizeof(ActualKey));
+		kpi_tally_init(&e->delta);
+		e->mode = mode;
+	}
+	else if (mode > e->mode)
+	{
+		/* a merge's delta is dropped once the key is recomputed anyway */
+		e->mode = mode;
+	}
+	return e;
+}
+
+/* Add one value to a tally: with a denominator it feeds the ratio sums too. */
+static void
+tally_add_value(KpiTally *t, float8 value, bool has_den, float8 den, TimestampTz at)
+{
+	if (has_den)
+		kpi_tally_add_ratio(t, value, den, at);
+	else
+		kpi_tally_add(t, value, at);
 }
 
 /*
- * Merge (or, for rebuilt keys, replace) and evaluate the tallies of a batch
- * in one statement; hand what it returns to the alert rules, if any.
+ * Add one measurement's value to the keys of every grain of its indicator
+ * (mode MERGE or REPLACE), or mark those keys for recomputation.
  */
 static void
-write_batch(const KeyArrays *ka, bool replace, HTAB *rules, bool need_pace)
+batch_measurement(Batch *b, IndicatorInfo *info, int64 scope_id, TimestampTz at,
+				  float8 value, bool has_den, float8 den, KeyMode mode)
 {
-	Datum		args[6];
-	KpiAlertInput *in;
-	int			n;
+	DateADT		day = kpi_zone_date(at, b->tz);
+	int			g;
+
+	for (g = 0; g < KPI_GRAIN_COUNT; g++)
+	{
+		ActualEntry *e;
+
+		if ((info->grains & (1 << g)) == 0)
+			continue;
+		e = batch_key(b, info->id, scope_id, kpi_period_containing(day, (KpiGrain) g), mode);
+		if (mode == e->mode && mode != KEY_RECOMPUTE)
+			tally_add_value(&e->delta, value, has_den, den, at);
+	}
+}
+
+/* The entries of a batch in key order: the one order every writer locks in. */
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const ActualKey *x = &(*(ActualEntry *const *) a)->key;
+	const ActualKey *y = &(*(ActualEntry *const *) b)->key;
+
+	return kpi_key_cmp(x->indicator_id, x->scope_id, x->period,
+					   y->indicator_id, y->scope_id, y->period);
+}
+
+/* A Datum array as a SQL array of a fixed-length, by-value or not, type. */
+static Datum
+datum_array(Datum *elems, bool *nulls, int n, Oid type, int len, bool byval)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type, len,
+											  byval, TYPALIGN_DOUBLE));
+}
+
+/* The key arrays ($1..$3) of the entries. */
+static void
+key_args(Batch *b, ActualEntry **e, int n, Datum *args)
+{
+	Datum	   *ind = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *scope = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *period = palloc(sizeof(Datum) * Max(n, 1));
 	int			i;
 
-	if (ka->n == 0)
-		return;
-	key_arrays_args(ka, args, true);
-	args[4] = BoolGetDatum(replace);
-	args[5] = BoolGetDatum(rules != NULL && need_pace);
-	if (SPI_execute_plan(plan_upsert, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "kpi: could not write kpi.actual");
-	n = (int) SPI_processed;
-	if (rules == NULL || n == 0)
-	{
-		SPI_freetuptable(SPI_tuptable);
-		return;
-	}
-	in = palloc(sizeof(KpiAlertInput) * n);
 	for (i = 0; i < n; i++)
+	{
+		ind[i] = Int64GetDatum(e[i]->key.indicator_id);
+		scope[i] = Int64GetDatum(e[i]->key.scope_id);
+		period[i] = KpiPeriodGetDatum(e[i]->key.period);
+	}
+	kpi_key_array_args(ind, scope, period, n, b->period_type, args);
+}
+
+/* Lock (and create where missing) the rows of the entries, in key order. */
+static void
+lock_keys(Batch *b, ActualEntry **e, int n)
+{
+	Datum		args[4];
+	KpiTally	empty;
+
+	kpi_tally_init(&empty);
+	key_args(b, e, n, args);
+	args[3] = PointerGetDatum(&empty);
+	if (kpi_spi_latest(plan_lock, args, NULL, 0) != SPI_OK_INSERT)
+		elog(ERROR, "kpi: could not lock kpi.actual");
+}
+
+/* Recompute the tallies of the RECOMPUTE entries from kpi.measurement. */
+static void
+recompute_tallies(Batch *b, ActualEntry **e, int n)
+{
+	ActualEntry **r = palloc(sizeof(ActualEntry *) * Max(n, 1));
+	Datum	   *ind = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *scope = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *lo = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *hi = palloc(sizeof(Datum) * Max(n, 1));
+	Datum		args[4];
+	int			nr = 0,
+				i;
+	uint64		j;
+
+	for (i = 0; i < n; i++)
+	{
+		if (e[i]->mode != KEY_RECOMPUTE)
+			continue;
+		r[nr] = e[i];
+		ind[nr] = Int64GetDatum(e[i]->key.indicator_id);
+		scope[nr] = Int64GetDatum(e[i]->key.scope_id);
+		lo[nr] = TimestampTzGetDatum(kpi_zone_midnight(kpi_period_start(e[i]->key.period), b->tz));
+		hi[nr] = TimestampTzGetDatum(kpi_zone_midnight(kpi_period_end(e[i]->key.period) + 1, b->tz));
+		kpi_tally_init(&e[i]->tally);
+		nr++;
+	}
+	if (nr == 0)
+		return;
+	args[0] = datum_array(ind, NULL, nr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL);
+	args[1] = datum_array(scope, NULL, nr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL);
+	args[2] = datum_array(lo, NULL, nr, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL);
+	args[3] = datum_array(hi, NULL, nr, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL);
+	if (kpi_spi_latest(plan_recompute, args, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.measurement");
+	for (j = 0; j < SPI_processed; j++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[j];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		k = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		Datum		d;
+		int			c;
+
+		for (c = 2; c <= 3; c++)
+		{
+			d = SPI_getbinval(tup, desc, c, &isnull);
+			if (!isnull)
+				kpi_tally_merge(&r[k - 1]->tally, DatumGetKpiTallyP(d));
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Refuse a tally whose sums left the float8 range (22003). */
+static void
+check_finite(Batch *b, const ActualEntry *e)
+{
+	const KpiTally *t = &e->tally;
+
+	if (t->count > 0 &&
+		(!isfinite(t->sum + t->comp) || !isfinite(t->num_sum + t->num_comp) ||
+		 !isfinite(t->den_sum + t->den_comp)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the sum of the measurements of indicator \"%s\" is out of range",
+						indicator_info(b, e->key.indicator_id)->code),
+				 errdetail("Scope " INT64_FORMAT ", period starting %s.", e->key.scope_id,
+						   DatumGetCString(DirectFunctionCall1(date_out,
+															   DateADTGetDatum(kpi_period_start(e->key.period))))),
+				 errhint("A sum of float8 values must stay below 1.8e308 in magnitude.")));
+}
+
+/*
+ * Evaluate an entry from its new tally, its goal (NULL if none), the
+ * indicator's agg and bands: value, target, attainment, status and pace.
+ */
+static void
+evaluate_entry(Batch *b, ActualEntry *e, const KpiGoal *goal, KpiAggKind agg,
+			   const KpiBands *bands, TimestampTz now)
+{
+	bool		isnull;
+
+	check_finite(b, e);
+	e->value = kpi_tally_value(&e->tally, agg, &isnull);
+	e->has_value = !isnull;
+	e->has_target = goal != NULL;
+	e->has_att = false;
+	e->has_pace = false;
+	e->status = -1;
+	e->keep = e->tally.count > 0 || goal != NULL;
+	if (goal == NULL)
+		return;
+	e->target = kpi_goal_target_value(goal);
+	if (!e->has_value)
+		return;
+	e->att = kpi_goal_attainment(goal, e->value, &isnull);
+	e->has_att = !isnull && !isnan(e->att);
+	if (e->has_att)
+		e->status = kpi_bands_level(bands, e->att);
+	e->pace = kpi_goal_pace(goal, e->value, kpi_zone_progress(e->key.period, now, b->tz), &isnull);
+	e->has_pace = !isnull && !isnan(e->pace);
+}
+
+/* Read what each locked key needs, and evaluate it. */
+static void
+read_and_evaluate(Batch *b, ActualEntry **e, int n)
+{
+	Datum		args[3];
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	uint64		j;
+
+	key_args(b, e, n, args);
+	if (kpi_spi_latest(plan_read, args, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.actual");
+	for (j = 0; j < SPI_processed; j++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[j];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull,
+					goal_null;
+		ActualEntry *x = e[DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) - 1];
+		Datum		cur = SPI_getbinval(tup, desc, 2, &isnull);
+		Datum		goal = SPI_getbinval(tup, desc, 3, &goal_null);
+		KpiAggKind	agg = kpi_agg_kind_from_name(TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull)));
+		KpiBands	bands = *DatumGetKpiBandsP(SPI_getbinval(tup, desc, 5, &isnull));
+
+		switch (x->mode)
+		{
+			case KEY_REEVAL:
+			case KEY_MERGE:
+				kpi_tally_init(&x->tally);
+				if (cur != (Datum) 0)
+					kpi_tally_merge(&x->tally, DatumGetKpiTallyP(cur));
+				if (x->mode == KEY_MERGE)
+					kpi_tally_merge(&x->tally, &x->delta);
+				break;
+			case KEY_REPLACE:
+				x->tally = x->delta;
+				break;
+			case KEY_RECOMPUTE:
+				break;			/* done by recompute_tallies */
+		}
+		evaluate_entry(b, x, goal_null ? NULL : DatumGetKpiGoalP(goal), agg, &bands, now);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Write the rows that stay and delete the others. */
+static void
+write_keys(Batch *b, ActualEntry **e, int n)
+{
+	Datum	   *ind = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *scope = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *period = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *tally = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *num[3];
+	bool	   *nul[3];
+	Datum	   *st = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *st_null = palloc(sizeof(bool) * Max(n, 1));
+	ActualEntry **gone = palloc(sizeof(ActualEntry *) * Max(n, 1));
+	int			nw = 0,
+				ng = 0,
+				i,
+				c;
+	Datum		args[8];
+
+	for (c = 0; c < 3; c++)
+	{
+		num[c] = palloc(sizeof(Datum) * Max(n, 1));
+		nul[c] = palloc(sizeof(bool) * Max(n, 1));
+	}
+	for (i = 0; i < n; i++)
+	{
+		ActualEntry *x = e[i];
+
+		if (!x->keep)
+		{
+			gone[ng++] = x;
+			continue;
+		}
+		ind[nw] = Int64GetDatum(x->key.indicator_id);
+		scope[nw] = Int64GetDatum(x->key.scope_id);
+		period[nw] = KpiPeriodGetDatum(x->key.period);
+		tally[nw] = PointerGetDatum(&x->tally);
+		num[0][nw] = Float8GetDatum(x->value);
+		nul[0][nw] = !x->has_value;
+		num[1][nw] = Float8GetDatum(x->target);
+		nul[1][nw] = !x->has_target;
+		num[2][nw] = Float8GetDatum(x->att);
+		nul[2][nw] = !x->has_att;
+		st_null[nw] = x->status < 0;
+		st[nw] = st_null[nw] ? (Datum) 0 : CStringGetTextDatum(status_names[x->status]);
+		nw++;
+	}
+	if (nw > 0)
+	{
+		kpi_key_array_args(ind, scope, period, nw, b->period_type, args);
+		args[3] = datum_array(tally, NULL, nw, b->tally_type, sizeof(KpiTally), false);
+		for (c = 0; c < 3; c++)
+			args[4 + c] = datum_array(num[c], nul[c], nw, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL);
+		args[7] = PointerGetDatum(construct_md_array(st, st_null, 1, (int[]) {nw}, (int[]) {1},
+													 TEXTOID, -1, false, TYPALIGN_INT));
+		if (kpi_spi_latest(plan_write, args, NULL, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "kpi: could not write kpi.actual");
+	}
+	if (ng > 0)
+	{
+		key_args(b, gone, ng, args);
+		if (kpi_spi_latest(plan_delete, args, NULL, 0) != SPI_OK_DELETE)
+			elog(ERROR, "kpi: could not delete from kpi.actual");
+	}
+}
+
+/*
+ * Is the alert machinery installed (release 0.4 on)?  Looked up on every
+ * batch: ALTER EXTENSION UPDATE may add it while this backend lives.
+ */
+static bool
+alerts_installed(void)
+{
+	Oid			nsp = get_namespace_oid("kpi", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("alert_rule", nsp));
+}
+
+/* Hand the evaluated keys that stay to the alert rules of their indicators. */
+static void
+judge_alerts(Batch *b, ActualEntry **e, int n)
+{
+	HTAB	   *rules;
+	KpiAlertInput *in;
+	int			need = 0,
+				nin = 0,
+				i;
+	HASH_SEQ_STATUS seq;
+	IndicatorInfo *info;
+
+	if (kpi_restoring() || !alerts_installed())
+		return;
+	rules = kpi_alert_rules_create();
+	for (i = 0; i < n; i++)
+		(void) indicator_info(b, e[i]->key.indicator_id);
+	hash_seq_init(&seq, b->indicators);
+	while ((info = hash_seq_search(&seq)) != NULL)
+		need = Max(need, kpi_alert_rules_need(rules, info->id, b->period_type));
+	if (need == 0)
+		return;
+	in = palloc(sizeof(KpiAlertInput) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		ActualEntry *x = e[i];
+
+		if (!x->keep)
+			continue;
+		in[nin].indicator_id = x->key.indicator_id;
+		in[nin].scope_id = x->key.scope_id;
+		in[nin].period = x->key.period;
+		in[nin].has_value = x->has_value;
+		in[nin].value = x->value;
+		in[nin].has_att = x->has_att;
+		in[nin].att = x->att;
+		in[nin].has_pace = x->has_pace;
+		in[nin].pace = x->pace;
+		nin++;
+	}
+	kpi_alert_evaluate_batch(rules, b->period_type, in, nin);
+}
+
+/* Apply a batch: lock its keys, read, evaluate, write, judge alerts. */
+static void
+batch_apply(Batch *b)
+{
+	long		n = hash_get_num_entries(b->keys);
+	ActualEntry **e;
+	HASH_SEQ_STATUS seq;
+	ActualEntry *x;
+	long		i = 0;
+
+	if (n == 0)
+		return;
+	e = palloc(sizeof(ActualEntry *) * n);
+	hash_seq_init(&seq, b->keys);
+	while ((x = hash_seq_search(&seq)) != NULL)
+		e[i++] = x;
+	qsort(e, n, sizeof(ActualEntry *), entry_cmp);
+
+	lock_keys(b, e, (int) n);
+	recompute_tallies(b, e, (int) n);
+	read_and_evaluate(b, e, (int) n);
+	write_keys(b, e, (int) n);
+	judge_alerts(b, e, (int) n);
+}
+
+/* ---------------------------------------------------------------------
+ * Triggers
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Refuse a trigger call that is not the one the function was made for: an
+ * AFTER ... FOR EACH STATEMENT trigger on kpi.<table>.  The functions are
+ * not executable by PUBLIC, so no one else can attach them; this check
+ * stops even the owner from attaching one to a table whose rows it would
+ * take for kpi's.
+ */
+static TriggerData *
+trigger_check(FunctionCallInfo fcinfo, const char *fname, const char *table)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() must be called as a trigger", fname)));
+	rel = td->tg_relation;
+	if (strcmp(RelationGetRelationName(rel), table) != 0 ||
+		RelationGetNamespace(rel) != get_namespace_oid("kpi", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() fires only on kpi.%s, not on \"%s\"", fname, table,
+						RelationGetRelationName(rel))));
+	if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() must fire AFTER ... FOR EACH STATEMENT", fname)));
+	if (!TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) &&
+		((TRIGGER_FIRED_BY_INSERT(td->tg_event) && td->tg_newtable == NULL) ||
+		 (TRIGGER_FIRED_BY_DELETE(td->tg_event) && td->tg_oldtable == NULL) ||
+		 (TRIGGER_FIRED_BY_UPDATE(td->tg_event) &&
+		  (td->tg_oldtable == NULL || td->tg_newtable == NULL))))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() needs the transition tables of its event", fname),
+				 errhint("Create the trigger with REFERENCING NEW TABLE / OLD TABLE.")));
+	return td;
+}
+
+/* Find a column of a table by name. */
+static int
+column_number(TupleDesc desc, const char *name)
+{
+	int			attnum = SPI_fnumber(desc, name);
+
+	if (attnum <= 0)
+		elog(ERROR, "kpi: table has no column \"%s\"", name);
+	return attnum;
+}
+
+/* One measurement row as the batch reads it. */
+typedef struct MeasurementRow
+{
+	int64		id;				/* hash key (old rows of an UPDATE) */
+	int64		indicator_id;
+	int64		scope_id;
+	TimestampTz at;
+	float8		value;
+	bool		has_den;
+	float8		den;
+} MeasurementRow;
+
+/* Read a measurement row from a slot. */
+static void
+measurement_row(TupleTableSlot *slot, const MeasurementCols *cols, MeasurementRow *r)
+{
+	bool		isnull;
+
+	r->id = DatumGetInt64(slot_getattr(slot, cols->id, &isnull));
+	r->indicator_id = DatumGetInt64(slot_getattr(slot, cols->indicator_id, &isnull));
+	r->scope_id = DatumGetInt64(slot_getattr(slot, cols->scope_id, &isnull));
+	r->at = DatumGetTimestampTz(slot_getattr(slot, cols->at, &isnull));
+	r->value = DatumGetFloat8(slot_getattr(slot, cols->value, &isnull));
+	r->den = DatumGetFloat8(slot_getattr(slot, cols->denominator, &isnull));
+	r->has_den = !isnull;
+}
+
+/* Does a new row carry other data than the old row of the same id? */
+static bool
+data_changed(const MeasurementRow *n, const MeasurementRow *o)
+{
+	return o == NULL || n->indicator_id != o->indicator_id || n->scope_id != o->scope_id ||
+		n->at != o->at || n->value != o->value || n->has_den != o->has_den ||
+		(n->has_den && n->den != o->den);
+}
+
+/*
+ * The checks a new measurement (inserted, or updated into new data) must
+ * pass, the same for INSERT, UPDATE and COPY.
+ */
+static void
+check_measurement(const IndicatorInfo *info, const MeasurementRow *r)
+{
+	if (info->retired)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("indicator \"%s\" is retired", info->code),
+				 errhint("Set its lifecycle back to active to record values.")));
+	if (info->agg == KPI_AGG_RATIO && !r->has_den)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("ratio indicator \"%s\" needs a denominator", info->code),
+				 errhint("Record numerator and denominator, e.g. with kpi.record_ratio().")));
+}
+
+/*
+ * Walk a transition table of kpi.measurement.  Inserted rows are checked
+ * and merged into their keys; old rows of an update or delete mark their
+ * keys for recomputation (and, for an update, are kept by id in `old`);
+ * new rows of an update are checked when their data changed and mark their
+ * keys too.
+ */
+static void
+collect_measurements(Batch *b, Tuplestorestate *rows, TupleDesc desc, const MeasurementCols *cols,
+					 bool inserted, HTAB *old)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	MeasurementRow r;
+
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		IndicatorInfo *info;
+
+		measurement_row(slot, cols, &r);
+		info = indicator_info(b, r.indicator_id);
+		if (inserted)
+		{
+			check_measurement(info, &r);
+			batch_measurement(b, info, r.scope_id, r.at, r.value, r.has_den, r.den, KEY_MERGE);
+			continue;
+		}
+		if (old != NULL)
+		{
+			if (data_changed(&r, hash_search(old, &r.id, HASH_FIND, NULL)))
+				check_measurement(info, &r);
+		}
+		batch_measurement(b, info, r.scope_id, r.at, 0, false, 0, KEY_RECOMPUTE);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/* The old rows of an update by id, to tell which new rows changed data. */
+static HTAB *
+old_rows_by_id(Tuplestorestate *rows, TupleDesc desc, const MeasurementCols *cols)
+{
+	HASHCTL		ctl;
+	HTAB	   *h;
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	MeasurementRow r;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(MeasurementRow);
+	ctl.hcxt = CurrentMemoryContext;
+	h = hash_create("kpi old measurements", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		measurement_row(slot, cols, &r);
+		*(MeasurementRow *) hash_search(h, &r.id, HASH_ENTER, NULL) = r;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return h;
+}
+
+/*
+ * Rebuild the keys of one indicator (0 = every indicator) from scratch:
+ * every measurement is summarised again in the company's zone at the
+ * indicator's grains, every key with a target is kept, and keys that have
+ * neither go.  Writers of measurements are locked out meanwhile (SHARE ROW
+ * EXCLUSIVE on kpi.measurement), so the scan is complete; target writers
+ * queue on the keys as always.  Returns the number of keys written.
+ */
+static int64
+rebuild(int64 indicator_id)
+{
+	Batch		b;
+	Datum		arg = Int64GetDatum(indicator_id);
+	Portal		portal;
+	uint64		i;
+
+	if (SPI_execute("LOCK TABLE kpi.measurement IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "kpi: could not lock kpi.measurement");
+	batch_init(&b);
+	if (kpi_spi_latest(plan_keys_of, &arg, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.actual");
+	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 
-		in[i].indicator_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		in[i].scope_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		in[i].period = DatumGetKpiPeriod(SPI_getbinval(tup, desc, 3, &isnull));
-		in[i].value = DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull));
-		in[i].has_value = !isnull;
-		in[i].att = DatumGetFloat8(SPI_getbinval(tup, desc, 5, &isnull));
-		in[i].has_att = !isnull;
-		in[i].pace = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
-		in[i].has_pace = !isnull;
+		batch_key(&b, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+				  DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
+				  DatumGetKpiPeriod(SPI_getbinval(tup, desc, 3, &isnull)), KEY_REPLACE);
 	}
 	SPI_freetuptable(SPI_tuptable);
-	kpi_alert_evaluate_batch(rules, period_type_oid, in, n);
-}
 
-/*
- * Write a statement's keys, in key order: tallies of inserted rows are
- * merged, keys of updated or deleted rows are rebuilt from kpi.measurement
- * (and deleted when nothing is left); each written key is evaluated as it
- * is written.  A handful of set-oriented statements, however many keys.
- */
-static void
-write_actuals(ActualEntry **sorted, long n, HTAB *indicators, HTAB *rules, bool need_pace)
-{
-	KeyArrays	merged,
-				replaced,
-				emptied;
-	KpiTally   *rebuilt = palloc(sizeof(KpiTally) * Max(n, 1));
-	long		i;
-
-	key_arrays_init(&merged, n);
-	key_arrays_init(&replaced, n);
-	key_arrays_init(&emptied, n);
-	for (i = 0; i < n; i++)
+	/* a read-only cursor reads the active snapshot: the latest one */
+	PushActiveSnapshot(GetLatestSnapshot());
+	portal = SPI_cursor_open(NULL, plan_scan, &arg, NULL, true);
+	PopActiveSnapshot();
+	for (;;)
 	{
-		ActualEntry *e = sorted[i];
+		SPITupleTable *rows;
+		uint64		nrows;
 
-		if (!e->recompute)
-			key_arrays_add(&merged, &e->key, &e->delta);
-		else
+		SPI_cursor_fetch(portal, true, 10000);
+		/* indicator_info() runs queries of its own: keep this batch aside */
+		rows = SPI_tuptable;
+		nrows = SPI_processed;
+		if (nrows == 0)
+			break;
+		for (i = 0; i < nrows; i++)
 		{
-			recompute_tally(&e->key, indicator_info(indicators, e->key.indicator_id)->agg,
-							&rebuilt[i]);
-			if (rebuilt[i].count == 0)
-			{
-				key_arrays_add(&emptied, &e->key, NULL);
-				continue;
-			}
-			key_arrays_add(&replaced, &e->key, &rebuilt[i]);
-		}
-	}
-	write_batch(&merged, false, rules, need_pace);
-	write_batch(&replaced, true, rules, need_pace);
-	if (emptied.n > 0)
-	{
-		Datum		args[3];
+			HeapTuple	tup = rows->vals[i];
+			TupleDesc	desc = rows->tupdesc;
+			bool		isnull,
+						den_null;
+			int64		ind = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			float8		den = DatumGetFloat8(SPI_getbinval(tup, desc, 5, &den_null));
 
-		key_arrays_args(&emptied, args, false);
-		if (SPI_execute_plan(plan_delete, args, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "kpi: could not delete from kpi.actual");
+			batch_measurement(&b, indicator_info(&b, ind),
+							  DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
+							  DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull)),
+							  DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull)),
+							  !den_null, den, KEY_REPLACE);
+		}
+		SPI_freetuptable(rows);
 	}
+	SPI_cursor_close(portal);
+	batch_apply(&b);
+	return hash_get_num_entries(b.keys);
 }
 
-/* Apply a statement's changes of kpi.measurement to kpi.actual. */
-static void
-sync_actuals(TriggerData *trigdata)
+PG_FUNCTION_INFO_V1(kpi_measurement_sync);
+/*
+ * Trigger on kpi.measurement, AFTER INSERT / UPDATE / DELETE ... FOR EACH
+ * STATEMENT with transition tables, and AFTER TRUNCATE.
+ */
+Datum
+kpi_measurement_sync(PG_FUNCTION_ARGS)
 {
-	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	TriggerData *td = trigger_check(fcinfo, "kpi.measurement_sync", "measurement");
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	MeasurementCols cols;
-	HASHCTL		ctl;
-	HTAB	   *indicators;
-	HTAB	   *actuals;
-	HASH_SEQ_STATUS seq;
-	ActualEntry *entry;
-	ActualEntry **sorted;
-	HTAB	   *rules;
-	bool		need_pace;
-	long		n = 0;
+	Batch		b;
+	HTAB	   *old = NULL;
 
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "kpi: SPI_connect failed");
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+	{
+		(void) rebuild(0);
+		SPI_finish();
+		return PointerGetDatum(NULL);
+	}
+	cols.id = column_number(desc, "id");
 	cols.indicator_id = column_number(desc, "indicator_id");
 	cols.scope_id = column_number(desc, "scope_id");
 	cols.at = column_number(desc, "at");
 	cols.value = column_number(desc, "value");
 	cols.denominator = column_number(desc, "denominator");
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(IndicatorInfo);
-	ctl.hcxt = CurrentMemoryContext;
-	indicators = hash_create("kpi indicators", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	ctl.keysize = sizeof(ActualKey);
-	ctl.entrysize = sizeof(ActualEntry);
-	actuals = hash_create("kpi actuals", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
-	if (trigdata->tg_oldtable)
-		collect_rows(trigdata->tg_oldtable, desc, &cols, indicators, actuals, false);
-	if (trigdata->tg_newtable)
-		collect_rows(trigdata->tg_newtable, desc, &cols, indicators, actuals,
-					 !TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event));
-
-	sorted = palloc(sizeof(ActualEntry *) * Max(hash_get_num_entries(actuals), 1));
-	hash_seq_init(&seq, actuals);
-	while ((entry = hash_seq_search(&seq)) != NULL)
-		sorted[n++] = entry;
-	qsort(sorted, n, sizeof(ActualEntry *), actual_key_cmp);
-	rules = alert_rules(indicators, &need_pace);
-	write_actuals(sorted, n, indicators, rules, need_pace);
+	batch_init(&b);
+	if (td->tg_oldtable)
+	{
+		if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+			old = old_rows_by_id(td->tg_oldtable, desc, &cols);
+		collect_measurements(&b, td->tg_oldtable, desc, &cols, false, NULL);
+	}
+	if (td->tg_newtable)
+		collect_measurements(&b, td->tg_newtable, desc, &cols,
+							 TRIGGER_FIRED_BY_INSERT(td->tg_event), old);
+	batch_apply(&b);
+	SPI_finish();
+	return PointerGetDatum(NULL);
 }
 
-PG_FUNCTION_INFO_V1(kpi_measurement_sync);
 /*
- * Trigger on kpi.measurement, AFTER ... FOR EACH STATEMENT with transition
- * tables (kpi_new_rows, kpi_old_rows), and AFTER TRUNCATE.
+ * A target must be set at a grain its indicator keeps, or it would never
+ * be evaluated (23514), the same for INSERT, UPDATE and COPY.
+ */
+static void
+check_target_grain(IndicatorInfo *info, KpiPeriod period)
+{
+	KpiGrain	g = kpi_period_grain(period);
+
+	if ((info->grains & (1 << g)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("indicator \"%s\" is not kept at grain %s", info->code, kpi_grain_name(g)),
+				 errhint("Add %s to the indicator's grains first, or set the target for a period of a kept grain.",
+						 kpi_grain_name(g))));
+}
+
+/* Add the keys of a transition table of kpi.target, checking new rows. */
+static void
+collect_targets(Batch *b, Tuplestorestate *rows, TupleDesc desc, bool check)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	int			c_ind = column_number(desc, "indicator_id");
+	int			c_scope = column_number(desc, "scope_id");
+	int			c_period = column_number(desc, "period");
+
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		bool		isnull;
+		int64		ind = DatumGetInt64(slot_getattr(slot, c_ind, &isnull));
+		KpiPeriod	p = DatumGetKpiPeriod(slot_getattr(slot, c_period, &isnull));
+
+		if (check)
+			check_target_grain(indicator_info(b, ind), p);
+		batch_key(b, ind, DatumGetInt64(slot_getattr(slot, c_scope, &isnull)), p, KEY_REEVAL);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+PG_FUNCTION_INFO_V1(kpi_target_sync);
+/*
+ * Trigger on kpi.target, AFTER INSERT / UPDATE / DELETE ... FOR EACH
+ * STATEMENT with transition tables, and AFTER TRUNCATE: the keys whose
+ * target changed are evaluated again (and their alerts judged).
  */
 Datum
-kpi_measurement_sync(PG_FUNCTION_ARGS)
+kpi_target_sync(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("kpi.measurement_sync() must be called as a trigger")));
-	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("kpi.measurement_sync() must fire AFTER ... FOR EACH STATEMENT")));
+	TriggerData *td = trigger_check(fcinfo, "kpi.target_sync", "target");
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	Batch		b;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "kpi: SPI_connect failed");
-	prepare_plans();
-
-	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
-	{
-		/* DELETE, not TRUNCATE: kpi.actual may be in the same TRUNCATE list */
-		if (SPI_execute("DELETE FROM kpi.actual", false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "kpi: could not empty kpi.actual");
-	}
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+		(void) rebuild(0);
 	else
 	{
-		if (!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
-			trigdata->tg_newtable == NULL && trigdata->tg_oldtable == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-					 errmsg("kpi.measurement_sync() needs transition tables"),
-					 errhint("Create the trigger with REFERENCING NEW TABLE / OLD TABLE.")));
-		sync_actuals(trigdata);
+		batch_init(&b);
+		if (td->tg_oldtable)
+			collect_targets(&b, td->tg_oldtable, desc, false);
+		if (td->tg_newtable)
+			collect_targets(&b, td->tg_newtable, desc, true);
+		batch_apply(&b);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);
+}
+
+/* An indicator's row as the indicator trigger compares it (text forms). */
+typedef struct IndicatorRow
+{
+	int64		id;				/* hash key */
+	char	   *agg;
+	char	   *grains;
+	char	   *bands;
+	char	   *code;
+} IndicatorRow;
+
+/* Read the fields of kpi.indicator the derived state depends on. */
+static void
+indicator_row(TupleTableSlot *slot, TupleDesc desc, IndicatorRow *r)
+{
+	HeapTuple	tup = ExecCopySlotHeapTuple(slot);
+	bool		isnull;
+
+	r->id = DatumGetInt64(SPI_getbinval(tup, desc, column_number(desc, "id"), &isnull));
+	r->agg = SPI_getvalue(tup, desc, column_number(desc, "agg"));
+	r->grains = SPI_getvalue(tup, desc, column_number(desc, "grains"));
+	r->bands = SPI_getvalue(tup, desc, column_number(desc, "bands"));
+	r->code = SPI_getvalue(tup, desc, column_number(desc, "code"));
+}
+
+/* Refuse new grains that would leave targets unevaluated (23514). */
+static void
+check_grains_cover_targets(const IndicatorRow *r)
+{
+	Datum		arg = Int64GetDatum(r->id);
+
+	if (kpi_spi_latest(plan_grain_targets, &arg, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.target");
+	if (SPI_processed > 0)
+	{
+		char	   *g = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("indicator \"%s\" has targets at grain %s, which its new grains leave out",
+						r->code, g),
+				 errhint("Delete those targets first, or keep grain %s.", g)));
+	}
+}
+
+/* Refuse agg ratio while measurements lack a denominator (23514). */
+static void
+check_ratio_denominators(const IndicatorRow *r)
+{
+	Datum		arg = Int64GetDatum(r->id);
+	bool		isnull;
+	int64		n;
+
+	if (kpi_spi_latest(plan_no_den, &arg, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.measurement");
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (n > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("indicator \"%s\" cannot become a ratio: " INT64_FORMAT " of its measurements have no denominator",
+						r->code, n),
+				 errhint("Record their denominators first.")));
+}
+
+/* The keys of an indicator, all to be evaluated again. */
+static void
+reevaluate_indicator(int64 indicator_id)
+{
+	Batch		b;
+	Datum		arg = Int64GetDatum(indicator_id);
+	uint64		i;
+
+	batch_init(&b);
+	if (kpi_spi_latest(plan_keys_of, &arg, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.actual");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		batch_key(&b, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+				  DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
+				  DatumGetKpiPeriod(SPI_getbinval(tup, desc, 3, &isnull)), KEY_REEVAL);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	batch_apply(&b);
+}
+
+PG_FUNCTION_INFO_V1(kpi_indicator_sync);
+/*
+ * Trigger on kpi.indicator, AFTER UPDATE ... FOR EACH STATEMENT with
+ * transition tables: new grains rebuild the indicator's keys (kpi.measurement
+ * is already locked by the BEFORE statement trigger), a new agg or new bands
+ * evaluate them again.
+ */
+Datum
+kpi_indicator_sync(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = trigger_check(fcinfo, "kpi.indicator_sync", "indicator");
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	HASHCTL		ctl;
+	HTAB	   *old;
+	TupleTableSlot *slot;
+	IndicatorRow r;
+
+	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("kpi.indicator_sync() fires only on UPDATE")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "kpi: SPI_connect failed");
+	prepare_plans(kpi_plans_check(), kpi_type_oid("tally"));
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(IndicatorRow);
+	ctl.hcxt = CurrentMemoryContext;
+	old = hash_create("kpi old indicators", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	tuplestore_rescan(td->tg_oldtable);
+	while (tuplestore_gettupleslot(td->tg_oldtable, true, false, slot))
+	{
+		indicator_row(slot, desc, &r);
+		*(IndicatorRow *) hash_search(old, &r.id, HASH_ENTER, NULL) = r;
+	}
+	tuplestore_rescan(td->tg_newtable);
+	while (tuplestore_gettupleslot(td->tg_newtable, true, false, slot))
+	{
+		IndicatorRow *o;
+
+		indicator_row(slot, desc, &r);
+		o = hash_search(old, &r.id, HASH_FIND, NULL);
+		if (o == NULL)
+			continue;			/* an id changed: its rows cascade or fail */
+		if (strcmp(r.agg, "ratio") == 0 && strcmp(o->agg, "ratio") != 0)
+			check_ratio_denominators(&r);
+		if (strcmp(r.grains, o->grains) != 0)
+		{
+			check_grains_cover_targets(&r);
+			(void) rebuild(r.id);
+		}
+		else if (strcmp(r.agg, o->agg) != 0 || strcmp(r.bands, o->bands) != 0)
+			reevaluate_indicator(r.id);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(kpi_actual_rebuild);
+/*
+ * kpi.actual_rebuild(indicator_id DEFAULT NULL): rebuild kpi.actual for one
+ * indicator, or for all; returns the number of keys written or removed.
+ * Owner rights; used when the company's zone changes, and by kpi.repair().
+ */
+Datum
+kpi_actual_rebuild(PG_FUNCTION_ARGS)
+{
+	int64		n;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "kpi: SPI_connect failed");
+	n = rebuild(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0));
+	SPI_finish();
+	PG_RETURN_INT64(n);
 }

@@ -84,7 +84,7 @@ prepare_alert_plans(Oid period_type)
 	if (plan_event != NULL)
 		return;
 	t[0] = INT8OID;
-	plan_rules = kpi_prepare_kept(
+	kpi_prepare_into(&plan_rules,
 		"SELECT r.id, coalesce(r.scope_id, 0), r.basis OPERATOR(pg_catalog.=) 'pace',"
 		"       (pg_catalog.array_position(pg_catalog.enum_range(NULL::kpi.status), r.raise_at) - 1),"
 		"       r.min_breaches, r.recovery_margin, r.repeat_after, i.bands, i.owner "
@@ -96,7 +96,7 @@ prepare_alert_plans(Oid period_type)
 	t[0] = INT8ARRAYOID;
 	t[1] = INT8ARRAYOID;
 	t[2] = get_array_type(period_type);
-	plan_open = kpi_prepare_kept(
+	kpi_prepare_into(&plan_open,
 		"SELECT a.indicator_id, a.scope_id, a.period, a.id,"
 		" (pg_catalog.array_position(pg_catalog.enum_range(NULL::kpi.status), a.severity) - 1),"
 		" pg_catalog.now() OPERATOR(pg_catalog.-) a.notified_at "
@@ -110,17 +110,17 @@ prepare_alert_plans(Oid period_type)
 	t[1] = INT8OID;
 	t[2] = period_type;
 	t[3] = INT8OID;
-	plan_streak_bump = kpi_prepare_kept(
+	kpi_prepare_into(&plan_streak_bump,
 		"INSERT INTO kpi.alert_streak AS s (rule_id, indicator_id, scope_id, period, breaches)"
 		" VALUES ($4, $1, $2, $3, 1) ON CONFLICT (rule_id, indicator_id, scope_id, period)"
 		" DO UPDATE SET breaches = s.breaches OPERATOR(pg_catalog.+) 1 RETURNING s.breaches",
 		4, t, 0);
-	plan_streak_reset = kpi_prepare_kept(
+	kpi_prepare_into(&plan_streak_reset,
 		"DELETE FROM kpi.alert_streak s WHERE s.rule_id OPERATOR(pg_catalog.=) $4"
 		" AND s.indicator_id OPERATOR(pg_catalog.=) $1 AND s.scope_id OPERATOR(pg_catalog.=) $2"
 		" AND s.period OPERATOR(kpi.=) $3",
 		4, t, 0);
-	plan_silenced = kpi_prepare_kept(
+	kpi_prepare_into(&plan_silenced,
 		"SELECT 1 FROM kpi.silence s WHERE s.indicator_id OPERATOR(pg_catalog.=) $1"
 		" AND (s.scope_id IS NULL OR s.scope_id OPERATOR(pg_catalog.=) $2)"
 		" AND s.until OPERATOR(pg_catalog.>) pg_catalog.now() LIMIT 1",
@@ -130,7 +130,7 @@ prepare_alert_plans(Oid period_type)
 	t[5] = FLOAT8OID;			/* value */
 	t[6] = FLOAT8OID;			/* attainment */
 	t[7] = TEXTOID;				/* assignee */
-	plan_raise = kpi_prepare_kept(
+	kpi_prepare_into(&plan_raise,
 		"INSERT INTO kpi.alert (indicator_id, scope_id, period, rule_id, severity, value, attainment, assignee)"
 		" VALUES ($1, $2, $3, $4, $5::kpi.status, $6, $7, $8)"
 		" ON CONFLICT (indicator_id, scope_id, period) WHERE state OPERATOR(pg_catalog.<>) 'resolved'"
@@ -144,7 +144,7 @@ prepare_alert_plans(Oid period_type)
 	t[3] = FLOAT8OID;
 	t[4] = BOOLOID;
 	t[5] = BOOLOID;
-	plan_update = kpi_prepare_kept(
+	kpi_prepare_into(&plan_update,
 		"UPDATE kpi.alert a SET severity = $2::kpi.status, value = $3, attainment = $4,"
 		" state = CASE WHEN $5 THEN 'resolved' ELSE a.state END,"
 		" resolved_at = CASE WHEN $5 THEN pg_catalog.now() ELSE a.resolved_at END,"
@@ -160,7 +160,7 @@ prepare_alert_plans(Oid period_type)
 	t[2] = TEXTOID;
 	t[3] = FLOAT8OID;
 	t[4] = FLOAT8OID;
-	plan_event = kpi_prepare_kept(
+	kpi_prepare_into(&plan_event,
 		"INSERT INTO kpi.alert_event (alert_id, kind, actor, state, severity, value, attainment)"
 		" SELECT a.id, $2, 'kpi', a.state, $3::kpi.status, $4, $5"
 		" FROM kpi.alert a WHERE a.id OPERATOR(pg_catalog.=) $1",
@@ -187,7 +187,7 @@ load_rules(IndicatorRules *ir)
 	Datum		arg = Int64GetDatum(ir->indicator_id);
 	uint64		i;
 
-	if (SPI_execute_plan(plan_rules, &arg, NULL, false, 0) != SPI_OK_SELECT)
+	if (kpi_spi_latest(plan_rules, &arg, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.alert_rule");
 	ir->nrules = 0;
 	ir->rules = palloc0(sizeof(AlertRule) * Max(SPI_processed, 1));
@@ -272,7 +272,7 @@ log_event(int64 alert_id, const char *kind, KpiStatusLevel level, float8 value, 
 	args[2] = CStringGetTextDatum(level_names[level]);
 	args[3] = Float8GetDatum(value);
 	args[4] = Float8GetDatum(att);
-	if (SPI_execute_plan(plan_event, args, nulls, false, 0) != SPI_OK_INSERT)
+	if (kpi_spi_latest(plan_event, args, nulls, 0) != SPI_OK_INSERT)
 		elog(ERROR, "kpi: could not log an alert event");
 }
 
@@ -297,11 +297,11 @@ update_streak(Datum *key, const AlertRule *r, bool bad)
 	args[3] = Int64GetDatum(r->id);
 	if (!bad)
 	{
-		if (SPI_execute_plan(plan_streak_reset, args, NULL, false, 0) != SPI_OK_DELETE)
+		if (kpi_spi_latest(plan_streak_reset, args, NULL, 0) != SPI_OK_DELETE)
 			elog(ERROR, "kpi: could not reset an alert streak");
 		return 0;
 	}
-	if (SPI_execute_plan(plan_streak_bump, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING ||
+	if (kpi_spi_latest(plan_streak_bump, args, NULL, 0) != SPI_OK_INSERT_RETURNING ||
 		SPI_processed != 1)
 		elog(ERROR, "kpi: could not count an alert breach");
 	{
@@ -323,7 +323,7 @@ raise_alert(Datum *key, const IndicatorRules *ir, const AlertRule *r,
 	int64		id;
 	bool		isnull;
 
-	if (SPI_execute_plan(plan_silenced, key, NULL, false, 1) != SPI_OK_SELECT)
+	if (kpi_spi_latest(plan_silenced, key, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.silence");
 	if (SPI_processed > 0)
 		return;
@@ -334,7 +334,7 @@ raise_alert(Datum *key, const IndicatorRules *ir, const AlertRule *r,
 	args[6] = Float8GetDatum(att);
 	args[7] = ir->owner ? CStringGetTextDatum(ir->owner) : (Datum) 0;
 	nulls[7] = ir->owner ? ' ' : 'n';
-	if (SPI_execute_plan(plan_raise, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+	if (kpi_spi_latest(plan_raise, args, nulls, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "kpi: could not raise an alert");
 	if (SPI_processed == 0)
 		return;					/* another transaction's alert is unresolved */
@@ -409,7 +409,7 @@ load_open_alerts(Candidate *c, int nc, Oid period_type)
 		period[i] = KpiPeriodGetDatum(c[i].in->period);
 	}
 	kpi_key_array_args(ind, scope, period, nc, period_type, args);
-	if (SPI_execute_plan(plan_open, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (kpi_spi_latest(plan_open, args, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.alert");
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -464,7 +464,7 @@ apply_rule(Candidate *c, OpenAlert *oa)
 	args[3] = Float8GetDatum(in->att);
 	args[4] = BoolGetDatum(resolve);
 	args[5] = BoolGetDatum(renotify);
-	if (SPI_execute_plan(plan_update, args, NULL, false, 0) != SPI_OK_UPDATE)
+	if (kpi_spi_latest(plan_update, args, NULL, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "kpi: could not update an alert");
 	if (resolve)
 		log_event(oa->id, "recover", c->level, in->value, in->att);

@@ -421,20 +421,25 @@ kpi_goal_direction(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text("range"));
 }
 
-/* kpi.target(g): the target; for a range, its midpoint. */
-Datum
-kpi_goal_target(PG_FUNCTION_ARGS)
+/* The target of a goal; for a range, its midpoint. */
+float8
+kpi_goal_target_value(const KpiGoal *g)
 {
-	KpiGoal    *g = PG_GETARG_KPI_GOAL_P(0);
-
 	if (g->direction == KPI_DIR_RANGE)
 	{
 		/* lo + (hi - lo) / 2 cannot overflow when hi - lo does not. */
 		float8		width = g->b - g->a;
 
-		PG_RETURN_FLOAT8(isinf(width) ? g->a / 2 + g->b / 2 : g->a + width / 2);
+		return isinf(width) ? g->a / 2 + g->b / 2 : g->a + width / 2;
 	}
-	PG_RETURN_FLOAT8(g->a);
+	return g->a;
+}
+
+/* kpi.target(g): the target; for a range, its midpoint. */
+Datum
+kpi_goal_target(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(kpi_goal_target_value(PG_GETARG_KPI_GOAL_P(0)));
 }
 
 /* kpi.baseline(g): the baseline, NULL if there is none. */
@@ -659,23 +664,19 @@ due_by(float8 b, float8 t, float8 p)
 }
 
 /*
- * kpi.pace(actual, g, progress): attainment against the part of the goal due
- * by now.  The target (both bounds of a range) moves from the baseline (0
- * without one) towards the target in proportion to progress.  progress NaN
- * or outside (0, 1] gives NULL.
+ * Attainment against the part of the goal due by now (pace).  The target
+ * (both bounds of a range) moves from the baseline (0 without one) towards
+ * the target in proportion to progress.  progress NaN or outside (0, 1]
+ * gives NULL (*isnull).
  */
-Datum
-kpi_pace(PG_FUNCTION_ARGS)
+float8
+kpi_goal_pace(const KpiGoal *g, float8 actual, float8 progress, bool *isnull)
 {
-	float8		actual = PG_GETARG_FLOAT8(0);
-	KpiGoal		due = *PG_GETARG_KPI_GOAL_P(1);
-	float8		progress = PG_GETARG_FLOAT8(2);
-	bool		isnull;
-	float8		r;
+	KpiGoal		due = *g;
 
+	*isnull = true;
 	if (isnan(progress) || progress <= 0.0 || progress > 1.0)
-		PG_RETURN_NULL();
-
+		return 0.0;
 	if (due.direction == KPI_DIR_RANGE)
 	{
 		due.a = due_by(0.0, due.a, progress);
@@ -683,8 +684,17 @@ kpi_pace(PG_FUNCTION_ARGS)
 	}
 	else
 		due.a = due_by(due.has_baseline ? due.b : 0.0, due.a, progress);
+	return kpi_goal_attainment(&due, actual, isnull);
+}
 
-	r = kpi_goal_attainment(&due, actual, &isnull);
+/* kpi.pace(actual, g, progress): see kpi_goal_pace. */
+Datum
+kpi_pace(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+	float8		r = kpi_goal_pace(PG_GETARG_KPI_GOAL_P(1), PG_GETARG_FLOAT8(0),
+								  PG_GETARG_FLOAT8(2), &isnull);
+
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(r);

@@ -1,24 +1,89 @@
 /*
  * kpi.c
  *	  Module entry of the kpi extension (the magic block that lets PostgreSQL
- *	  check the library was built for this server), and the SPI helpers the
- *	  trigger, the alerts and the rollup share.
+ *	  check the library was built for this server), and what the C files
+ *	  share: kept SPI plans that follow a re-created extension, statements
+ *	  run on the latest snapshot, and the test for a dump restore.
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_type.h"
+#include "utils/guc.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "kpi.h"
 
 PG_MODULE_MAGIC;
 
 /*
- * Prepare a statement once and keep it for the life of the backend
- * (SPI_keepplan).  Every statement names its objects with their schema, so
- * a kept plan never depends on the caller's search_path.
+ * Every kept plan is registered by the address of the static variable that
+ * holds it.  Plans carry the OIDs of the extension's types in their
+ * parameter lists, so when the extension is dropped and created again in
+ * the same backend (connection pools keep sessions for days) every plan is
+ * freed and its variable reset to NULL: the owner prepares it again.
  */
+#define KPI_MAX_KEPT_PLANS 64
+
+static SPIPlanPtr *kept_slots[KPI_MAX_KEPT_PLANS];
+static int	n_kept_slots = 0;
+static Oid	kept_for_period = InvalidOid;	/* kpi.period's OID the plans use */
+
+/* Free every registered plan and forget it. */
+static void
+forget_kept_plans(void)
+{
+	int			i;
+
+	for (i = 0; i < n_kept_slots; i++)
+	{
+		if (*kept_slots[i] != NULL)
+			SPI_freeplan(*kept_slots[i]);
+		*kept_slots[i] = NULL;
+	}
+	n_kept_slots = 0;
+}
+
+/*
+ * Make sure the kept plans belong to the extension as it is now; call at
+ * the start of every entry point that uses them.  Returns kpi.period's OID.
+ */
+Oid
+kpi_plans_check(void)
+{
+	Oid			period = kpi_type_oid("period");
+
+	if (period != kept_for_period)
+	{
+		forget_kept_plans();
+		kept_for_period = period;
+	}
+	return period;
+}
+
+/*
+ * Prepare a statement once and keep it in *slot for the life of the
+ * extension in this backend (SPI_keepplan); a no-op when *slot is set.
+ * Every statement names its objects with their schema, so a kept plan never
+ * depends on the caller's search_path.
+ */
+void
+kpi_prepare_into(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes,
+				 int cursor_options)
+{
+	if (*slot != NULL)
+		return;
+	if (n_kept_slots >= KPI_MAX_KEPT_PLANS)
+		elog(ERROR, "kpi: too many kept plans");
+	*slot = kpi_prepare_kept(sql, nargs, argtypes, cursor_options);
+	kept_slots[n_kept_slots++] = slot;
+}
+
+/* Prepare and keep a statement (the caller keeps track of it). */
 SPIPlanPtr
 kpi_prepare_kept(const char *sql, int nargs, Oid *argtypes, int cursor_options)
 {
@@ -30,6 +95,41 @@ kpi_prepare_kept(const char *sql, int nargs, Oid *argtypes, int cursor_options)
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "kpi: SPI_keepplan failed");
 	return plan;
+}
+
+/*
+ * Run a kept plan on the latest snapshot, seeing every committed row and
+ * this transaction's own, whatever the isolation level.  Derived state is
+ * read and written this way after the rows it depends on are locked: under
+ * REPEATABLE READ the transaction's snapshot may predate a concurrent
+ * writer that committed while we waited for its lock.
+ */
+int
+kpi_spi_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long tcount)
+{
+	return SPI_execute_snapshot(plan, args, nulls, GetLatestSnapshot(),
+								InvalidSnapshot, false, true, tcount);
+}
+
+/*
+ * Is this session restoring a dump?  pg_dump's scripts and pg_restore (in
+ * each of its parallel workers too) turn off check_function_bodies and
+ * row_security before loading; ordinary writers keep both on.  In such a
+ * session the rows kpi derives elsewhere (history, alerts) arrive from the
+ * dump, so the triggers must not derive them a second time.
+ */
+bool
+kpi_restoring(void)
+{
+	return !check_function_bodies && !row_security;
+}
+
+PG_FUNCTION_INFO_V1(kpi_in_restore);
+/* kpi.in_restore(): kpi_restoring() for the PL/pgSQL triggers. */
+Datum
+kpi_in_restore(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(kpi_restoring());
 }
 
 /* The OID of a type of schema kpi, by name (the schema is fixed). */

@@ -15,7 +15,19 @@
 
 /* ---- shared SPI helpers (kpi.c) ---------------------------------------- */
 extern SPIPlanPtr kpi_prepare_kept(const char *sql, int nargs, Oid *argtypes, int cursor_options);
-extern Oid kpi_type_oid(const char *name);
+extern void kpi_prepare_into(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes,
+							 int cursor_options);
+extern Oid	kpi_plans_check(void);
+extern int	kpi_spi_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long tcount);
+extern bool kpi_restoring(void);
+extern Oid	kpi_type_oid(const char *name);
+
+/* ---- the company's time zone (zone.c) ----------------------------------- */
+struct pg_tz;
+extern struct pg_tz *kpi_zone_lookup(const char *name);
+extern DateADT kpi_zone_date(TimestampTz at, struct pg_tz *tz);
+extern TimestampTz kpi_zone_midnight(DateADT d, struct pg_tz *tz);
+extern float8 kpi_zone_progress(int64 period, TimestampTz at, struct pg_tz *tz);
 
 /*
  * The btree comparison functions of a type (=, <>, <, <=, >, >=, and the
@@ -103,6 +115,8 @@ typedef struct KpiGoal
 
 extern float8 kpi_goal_attainment(const KpiGoal *g, float8 actual, bool *isnull);
 extern Datum kpi_goal_target(PG_FUNCTION_ARGS);	/* kpi.target(goal) */
+extern float8 kpi_goal_target_value(const KpiGoal *g);
+extern float8 kpi_goal_pace(const KpiGoal *g, float8 actual, float8 progress, bool *isnull);
 
 /* Numbers in kpi text forms (goal.c): plain decimals in, shortest-exact out. */
 extern bool kpi_scan_float8(const char **pp, float8 *result, const char *typname);

@@ -47,6 +47,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "pgtime.h"
 
 #include "kpi.h"
 
@@ -204,47 +205,31 @@ add_level(RollupNode *node, const KpiTally *t)
 	node->has_level = true;
 }
 
-/* Plans, prepared once per backend; the argument type OID they were made for. */
+/* Plans, prepared once per extension and backend (kpi_prepare_into). */
 static SPIPlanPtr plan_scopes = NULL;
 static SPIPlanPtr plan_indicators = NULL;
 static SPIPlanPtr plan_links = NULL;
 static SPIPlanPtr plan_actuals = NULL;
 static SPIPlanPtr plan_measurements = NULL;
 static SPIPlanPtr plan_targets = NULL;
-static Oid	plans_period_type = InvalidOid;
-
-/* Forget a kept plan. */
-static void
-free_kept(SPIPlanPtr *plan)
-{
-	if (*plan != NULL)
-		SPI_freeplan(*plan);
-	*plan = NULL;
-}
+static SPIPlanPtr plan_zone = NULL;
 
 /*
- * Prepare the statements on the first call of a backend.  They are made
- * again if the kpi.period type changed under us (the extension was dropped
- * and created again in this session), since a plan's parameter types are
- * fixed when it is prepared.
+ * Prepare the statements.  kpi_plans_check() has dropped them if the
+ * extension was dropped and created again in this session, since a plan's
+ * parameter types are fixed when it is prepared.
  */
 static void
 prepare_plans(Oid period_type)
 {
 	Oid			types[3];
 
-	if (plan_targets != NULL && plans_period_type == period_type)
-		return;
-	free_kept(&plan_scopes);
-	free_kept(&plan_indicators);
-	free_kept(&plan_links);
-	free_kept(&plan_actuals);
-	free_kept(&plan_measurements);
-	free_kept(&plan_targets);
-
+	kpi_prepare_into(&plan_zone,
+					 "SELECT s.value FROM kpi.setting s WHERE s.name OPERATOR(pg_catalog.=) 'time_zone'",
+					 0, NULL, 0);
 	/* The scope tree, and which scope has the code asked for. */
 	types[0] = TEXTOID;
-	plan_scopes = kpi_prepare_kept(
+	kpi_prepare_into(&plan_scopes,
 		"SELECT s.id, s.parent_id, s.code OPERATOR(pg_catalog.=) $1 "
 		"FROM kpi.scope s",
 		1, types, CURSOR_OPT_NO_SCROLL);
@@ -255,7 +240,7 @@ prepare_plans(Oid period_type)
 	 * ("sales" < "sales.revenue" < "sales_ops").
 	 */
 	types[0] = TEXTOID;
-	plan_indicators = kpi_prepare_kept(
+	kpi_prepare_into(&plan_indicators,
 		"SELECT i.id, i.code, i.agg::pg_catalog.text, i.bands, i.score_cap, "
 		"       $1 OPERATOR(pg_catalog.=) ANY (i.grains) "
 		"FROM kpi.indicator i "
@@ -263,12 +248,12 @@ prepare_plans(Oid period_type)
 		"ORDER BY i.code COLLATE \"C\"",
 		1, types, CURSOR_OPT_NO_SCROLL);
 
-	plan_links = kpi_prepare_kept(
+	kpi_prepare_into(&plan_links,
 		"SELECT l.parent_id, l.child_id, l.weight FROM kpi.link l",
 		0, NULL, CURSOR_OPT_NO_SCROLL);
 
 	types[0] = period_type;
-	plan_actuals = kpi_prepare_kept(
+	kpi_prepare_into(&plan_actuals,
 		"SELECT a.indicator_id, a.scope_id, a.tally FROM kpi.actual a "
 		"WHERE a.period OPERATOR(kpi.=) $1",
 		1, types, CURSOR_OPT_NO_SCROLL);
@@ -276,7 +261,7 @@ prepare_plans(Oid period_type)
 	types[0] = INT8ARRAYOID;
 	types[1] = TIMESTAMPTZOID;
 	types[2] = TIMESTAMPTZOID;
-	plan_measurements = kpi_prepare_kept(
+	kpi_prepare_into(&plan_measurements,
 		"SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator "
 		"FROM kpi.measurement m "
 		"WHERE m.indicator_id OPERATOR(pg_catalog.=) ANY ($1) "
@@ -285,12 +270,10 @@ prepare_plans(Oid period_type)
 
 	types[0] = INT8OID;
 	types[1] = period_type;
-	plan_targets = kpi_prepare_kept(
+	kpi_prepare_into(&plan_targets,
 		"SELECT t.indicator_id, t.goal FROM kpi.target t "
 		"WHERE t.scope_id OPERATOR(pg_catalog.=) $1 AND t.period OPERATOR(kpi.=) $2",
 		2, types, CURSOR_OPT_NO_SCROLL);
-
-	plans_period_type = period_type;
 }
 
 /*
@@ -742,15 +725,11 @@ measurement_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 	at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
 	value = DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull));
 	den = DatumGetFloat8(SPI_getbinval(tup, desc, 5, &den_null));
-	if (node->agg == KPI_AGG_RATIO)
-	{
-		/* As the trigger does: a ratio needs both numbers. */
-		if (den_null)
-			return;
-		kpi_tally_add_ratio(&node->tally, value, den, at);
-	}
-	else
+	/* As the trigger does: a value with a denominator feeds the ratio sums */
+	if (den_null)
 		kpi_tally_add(&node->tally, value, at);
+	else
+		kpi_tally_add_ratio(&node->tally, value, den, at);
 	if (is_level(node->agg))
 	{
 		LevelKey	key;
@@ -767,10 +746,29 @@ measurement_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 	node->nrows++;
 }
 
+/* The company's time zone, from kpi.setting (UTC when unset). */
+static pg_tz *
+company_zone(void)
+{
+	char	   *zone = "UTC";
+	bool		isnull;
+
+	if (SPI_execute_plan(plan_zone, NULL, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.setting");
+	if (SPI_processed == 1)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			zone = TextDatumGetCString(d);
+	}
+	return kpi_zone_lookup(zone);
+}
+
 /*
  * Merge the period's kpi.actual rows per indicator, and summarise the
  * measurements of indicators that do not keep the period's grain over
- * [start_date(p), end_date(p) + 1) in the session time zone.
+ * [start_date(p), end_date(p) + 1) in the company's time zone.
  */
 static void
 load_actuals(RollupState *st, KpiPeriod p)
@@ -789,16 +787,13 @@ load_actuals(RollupState *st, KpiPeriod p)
 	if (nids > 0)
 	{
 		Datum		args[3];
-		int			overflow = 0;
+		pg_tz	   *tz = company_zone();
 
 		/* Periods lie in years 1..9999, well inside the timestamp range. */
 		args[0] = PointerGetDatum(construct_array(ids, nids, INT8OID, sizeof(int64),
 												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[1] = TimestampTzGetDatum(date2timestamptz_opt_overflow(kpi_period_start(p),
-																	&overflow));
-		args[2] = TimestampTzGetDatum(date2timestamptz_opt_overflow(kpi_period_end(p) + 1,
-																	&overflow));
-		Assert(overflow == 0);
+		args[1] = TimestampTzGetDatum(kpi_zone_midnight(kpi_period_start(p), tz));
+		args[2] = TimestampTzGetDatum(kpi_zone_midnight(kpi_period_end(p) + 1, tz));
 		{
 			HASHCTL		ctl;
 			HASH_SEQ_STATUS seq;
@@ -1083,6 +1078,7 @@ kpi_rollup(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "kpi: SPI_connect failed");
+	(void) kpi_plans_check();
 	prepare_plans(period_type_oid(fcinfo));
 
 	load_scopes(&st, scope_code);

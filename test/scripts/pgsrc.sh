@@ -84,11 +84,19 @@ apt_opts=(-o Dir::Etc::sourcelist="$dir/apt/sources.list"
 log "reading Debian's source index ($suites)"
 apt-get "${apt_opts[@]}" -qq update >/dev/null
 
-# fetch_source PACKAGE: download and unpack the newest source of PACKAGE in
-# the configured suites; prints the unpacked directory, fails quietly.
+# fetch_source PACKAGE: download the newest source of PACKAGE in the
+# configured suites and unpack it WITHOUT Debian's patches: they hard-wire
+# Debian's install paths (/usr/lib/postgresql/MAJOR/...), and a build from
+# them would overwrite the machine's own PostgreSQL whatever --prefix says.
+# Prints the unpacked directory; fails quietly.
 fetch_source() {
-    (cd "$dir/src" && apt-get "${apt_opts[@]}" -qq source "$1" >"$dir/source-$1.log" 2>&1) || return 1
-    find "$dir/src" -maxdepth 1 -mindepth 1 -type d -name "$1-*" | sort | tail -1
+    local dsc out="$dir/src/$1"
+    (cd "$dir/src" && apt-get "${apt_opts[@]}" -qq --download-only source "$1" >"$dir/source-$1.log" 2>&1) ||
+        return 1
+    dsc=$(find "$dir/src" -maxdepth 1 -name "${1}_*.dsc" | sort | tail -1)
+    [ -n "$dsc" ] || return 1
+    dpkg-source --skip-patches -x "$dsc" "$out" >>"$dir/source-$1.log" 2>&1 || return 1
+    echo "$out"
 }
 
 log "downloading postgresql-$major"
@@ -101,12 +109,24 @@ if [ "$flavor" = cassert ]; then
     cflags="-O1 -g -DUSE_VALGRIND"
     conf+=(--enable-cassert --enable-debug)
 fi
+# the build must stay inside the cache: check where it would install
+guard_prefix() {
+    local d
+    for d in bindir pkglibdir sharedir includedir-server pgxs; do
+        case "$("$1" --$d)" in
+            "$inst"/*) ;;
+            *) echo "pgsrc: this build would install outside $inst ($d: $("$1" --$d)); refusing" >&2
+               exit 1 ;;
+        esac
+    done
+}
+
 log "configuring"
 ./configure "${conf[@]}" CFLAGS="$cflags" >"$dir/configure.log" 2>&1 ||
     { tail -20 "$dir/configure.log" >&2; exit 1; }
 jobs=$(nproc 2>/dev/null || echo 2)
 log "building (make -j$jobs; a few minutes)"
-{ make -j"$jobs" && make install &&
+{ make -j"$jobs" && guard_prefix src/bin/pg_config/pg_config && make install &&
   make -C src/test/isolation -j"$jobs" && make -C src/test/isolation install &&
   make -C contrib/pg_trgm install; } >"$dir/build.log" 2>&1 ||
     { tail -30 "$dir/build.log" >&2; exit 1; }
