@@ -88,8 +88,10 @@ BEGIN
             MESSAGE = format('time zone "%s" not recognized', NEW.value),
             HINT = 'Use a name from pg_timezone_names, e.g. Asia/Shanghai or UTC.';
     END IF;
-    NEW.set_by := CURRENT_USER;
-    NEW.set_at := pg_catalog.now();
+    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NOT kpi.in_restore() THEN
+        NEW.set_by := CURRENT_USER;
+        NEW.set_at := pg_catalog.now();
+    END IF;
     RETURN NEW;
 END
 $$;
@@ -246,12 +248,12 @@ JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) cur.indicator_id
 JOIN kpi.scope s ON s.id OPERATOR(pg_catalog.=) cur.scope_id
 LEFT JOIN sa prev ON prev.indicator_id OPERATOR(pg_catalog.=) cur.indicator_id
                  AND prev.scope_id OPERATOR(pg_catalog.=) cur.scope_id
-                 AND kpi.start_date(cur.period) OPERATOR(pg_catalog.>) '0001-01-01'::date
-                 AND prev.period OPERATOR(kpi.=) kpi.period((kpi.start_date(cur.period) OPERATOR(pg_catalog.-) 1), kpi.grain(cur.period))
+                 AND prev.period OPERATOR(kpi.=) CASE WHEN kpi.start_date(cur.period) OPERATOR(pg_catalog.>) '0001-01-01'::date
+                     THEN kpi.period((kpi.start_date(cur.period) OPERATOR(pg_catalog.-) 1), kpi.grain(cur.period)) END
 LEFT JOIN sa ly ON ly.indicator_id OPERATOR(pg_catalog.=) cur.indicator_id
                AND ly.scope_id OPERATOR(pg_catalog.=) cur.scope_id
-               AND kpi.start_date(cur.period) OPERATOR(pg_catalog.>=) '0002-01-01'::date
-               AND ly.period OPERATOR(kpi.=) kpi.period((kpi.start_date(cur.period) OPERATOR(pg_catalog.-) '1 year'::interval)::date, kpi.grain(cur.period))
+               AND ly.period OPERATOR(kpi.=) CASE WHEN kpi.start_date(cur.period) OPERATOR(pg_catalog.>=) '0002-01-01'::date
+                   THEN kpi.period((kpi.start_date(cur.period) OPERATOR(pg_catalog.-) '1 year'::interval)::date, kpi.grain(cur.period)) END
 WHERE i.lifecycle OPERATOR(pg_catalog.<>) 'retired';
 
 -- ---------------------------------------------------------------------
