@@ -127,7 +127,6 @@ typedef struct MeasurementCols
 } MeasurementCols;
 
 static SPIPlanPtr plan_indicator = NULL;
-static SPIPlanPtr plan_zone = NULL;
 static SPIPlanPtr plan_lock = NULL;
 static SPIPlanPtr plan_read = NULL;
 static SPIPlanPtr plan_recompute = NULL;
@@ -153,10 +152,6 @@ prepare_plans(Oid period_type, Oid tally_type)
 					 "SELECT i.agg::pg_catalog.text, i.grains, i.lifecycle, i.code "
 					 "FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) $1",
 					 1, t, 0);
-	kpi_prepare_into(&plan_zone,
-					 "SELECT s.value FROM kpi.setting s "
-					 "WHERE s.name OPERATOR(pg_catalog.=) 'time_zone'",
-					 0, NULL, 0);
 
 	/*
 	 * Lock every key of a batch in key order, creating the rows that are
@@ -282,8 +277,6 @@ static void
 batch_init(Batch *b)
 {
 	HASHCTL		ctl;
-	char	   *zone = "UTC";
-	bool		isnull;
 
 	b->period_type = kpi_plans_check();
 	b->tally_type = kpi_type_oid("tally");
@@ -298,16 +291,7 @@ batch_init(Batch *b)
 	ctl.entrysize = sizeof(ActualEntry);
 	b->keys = hash_create("kpi actual keys", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
-	if (kpi_spi_latest(plan_zone, NULL, NULL, 1) != SPI_OK_SELECT)
-		elog(ERROR, "kpi: could not read kpi.setting");
-	if (SPI_processed == 1)
-	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			zone = TextDatumGetCString(d);
-	}
-	b->tz = kpi_zone_lookup(zone);
+	b->tz = kpi_company_zone();
 }
 
 /* The info of an indicator, loaded (latest snapshot) on first sight. */

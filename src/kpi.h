@@ -25,6 +25,7 @@ extern Oid	kpi_type_oid(const char *name);
 /* ---- the company's time zone (zone.c) ----------------------------------- */
 struct pg_tz;
 extern struct pg_tz *kpi_zone_lookup(const char *name);
+extern struct pg_tz *kpi_company_zone(void);
 extern DateADT kpi_zone_date(TimestampTz at, struct pg_tz *tz);
 extern TimestampTz kpi_zone_midnight(DateADT d, struct pg_tz *tz);
 extern float8 kpi_zone_progress(int64 period, TimestampTz at, struct pg_tz *tz);

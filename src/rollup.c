@@ -212,7 +212,6 @@ static SPIPlanPtr plan_links = NULL;
 static SPIPlanPtr plan_actuals = NULL;
 static SPIPlanPtr plan_measurements = NULL;
 static SPIPlanPtr plan_targets = NULL;
-static SPIPlanPtr plan_zone = NULL;
 
 /*
  * Prepare the statements.  kpi_plans_check() has dropped them if the
@@ -224,9 +223,6 @@ prepare_plans(Oid period_type)
 {
 	Oid			types[3];
 
-	kpi_prepare_into(&plan_zone,
-					 "SELECT s.value FROM kpi.setting s WHERE s.name OPERATOR(pg_catalog.=) 'time_zone'",
-					 0, NULL, 0);
 	/* The scope tree, and which scope has the code asked for. */
 	types[0] = TEXTOID;
 	kpi_prepare_into(&plan_scopes,
@@ -746,25 +742,6 @@ measurement_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 	node->nrows++;
 }
 
-/* The company's time zone, from kpi.setting (UTC when unset). */
-static pg_tz *
-company_zone(void)
-{
-	char	   *zone = "UTC";
-	bool		isnull;
-
-	if (SPI_execute_plan(plan_zone, NULL, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "kpi: could not read kpi.setting");
-	if (SPI_processed == 1)
-	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			zone = TextDatumGetCString(d);
-	}
-	return kpi_zone_lookup(zone);
-}
-
 /*
  * Merge the period's kpi.actual rows per indicator, and summarise the
  * measurements of indicators that do not keep the period's grain over
@@ -787,7 +764,7 @@ load_actuals(RollupState *st, KpiPeriod p)
 	if (nids > 0)
 	{
 		Datum		args[3];
-		pg_tz	   *tz = company_zone();
+		pg_tz	   *tz = kpi_company_zone();
 
 		/* Periods lie in years 1..9999, well inside the timestamp range. */
 		args[0] = PointerGetDatum(construct_array(ids, nids, INT8OID, sizeof(int64),

@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "pgtime.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -20,6 +21,34 @@
 #include "utils/timestamp.h"
 
 #include "kpi.h"
+
+static SPIPlanPtr plan_zone = NULL;
+
+/*
+ * The company's zone: kpi.setting's time_zone, UTC when unset.  Read on the
+ * latest snapshot at the start of every statement that needs it; the
+ * caller is connected to SPI and has called kpi_plans_check().
+ */
+pg_tz *
+kpi_company_zone(void)
+{
+	char	   *zone = "UTC";
+	bool		isnull;
+
+	kpi_prepare_into(&plan_zone,
+					 "SELECT s.value FROM kpi.setting s WHERE s.name OPERATOR(pg_catalog.=) 'time_zone'",
+					 0, NULL, 0);
+	if (kpi_spi_latest(plan_zone, NULL, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.setting");
+	if (SPI_processed == 1)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			zone = TextDatumGetCString(d);
+	}
+	return kpi_zone_lookup(zone);
+}
 
 /* The zone of a name from pg_timezone_names, or an error naming it. */
 pg_tz *

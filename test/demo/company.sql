@@ -18,13 +18,17 @@
 --   2026-08      hq.south         typhoon: logistics, delivery, store sales
 --
 -- Load it after CREATE EXTENSION kpi:   \i test/demo/company.sql
--- Every name is schema-qualified, so no search_path is needed.  The one
--- setting that matters is the time zone: measurements fall into periods by
--- the session's TimeZone, so it is set to the company's.
+-- Every name is schema-qualified, so no search_path is needed.  The
+-- company's time zone is a setting of the database (kpi.setting): every
+-- measurement falls into the day and month of its time in Shanghai,
+-- whatever the loading session's TimeZone (set here only so that the
+-- generator's dates read as local ones).
 
 SET timezone = 'Asia/Shanghai';
 
 BEGIN;
+INSERT INTO kpi.setting (name, value) VALUES ('time_zone', 'Asia/Shanghai')
+ON CONFLICT (name) DO UPDATE SET value = excluded.value;
 -- The generator's temporary tables have no statistics; their huge row
 -- estimates would make the planner JIT-compile small queries for nothing.
 SET LOCAL jit = off;
