@@ -21,8 +21,10 @@ CREATE FUNCTION kpi.in_restore() RETURNS boolean
 COMMENT ON FUNCTION kpi.in_restore() IS
     'true in a session that restores a pg_dump dump (check_function_bodies and row_security both off): triggers then derive no history or alerts, which the dump brings';
 
+-- The history keeps numbers exactly: to_jsonb follows extra_float_digits,
+-- which a session may have lowered.
 CREATE OR REPLACE FUNCTION kpi.indicator_log() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET extra_float_digits = 1
 AS $$
 BEGIN
     IF (TG_OP = 'UPDATE' AND OLD IS NOT DISTINCT FROM NEW) OR kpi.in_restore() THEN
@@ -53,6 +55,69 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- Foreign keys bind the dumped tables to one another (measurements to
+-- indicators and scopes, alert events to alerts ...), but pg_restore -j
+-- loads tables in parallel workers in no particular order.  In a restore
+-- session the first statement that loads one of the tables switches the
+-- session to session_replication_role = replica, which skips the foreign
+-- key checks (the dump was consistent when it was taken), and the end of
+-- the statement switches it back.  kpi's own triggers that derive
+-- kpi.actual fire ALWAYS, so they run in replica mode too.
+CREATE FUNCTION kpi.restore_begin() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE'
+       OR TG_LEVEL OPERATOR(pg_catalog.<>) 'STATEMENT' THEN
+        RAISE EXCEPTION USING ERRCODE = 'E0001',   -- trigger_protocol_violated
+            MESSAGE = 'kpi.restore_begin() fires only BEFORE ... FOR EACH STATEMENT on kpi''s tables';
+    END IF;
+    IF kpi.in_restore()
+       AND pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.=) 'origin' THEN
+        PERFORM pg_catalog.set_config('session_replication_role', 'replica', false);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION kpi.restore_begin() IS
+    'trigger: in a dump-restore session, skip foreign key checks while a kpi table loads (pg_restore -j loads tables in any order)';
+REVOKE EXECUTE ON FUNCTION kpi.restore_begin() FROM PUBLIC;
+
+CREATE FUNCTION kpi.restore_end() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_WHEN OPERATOR(pg_catalog.<>) 'AFTER'
+       OR TG_LEVEL OPERATOR(pg_catalog.<>) 'STATEMENT' THEN
+        RAISE EXCEPTION USING ERRCODE = 'E0001',   -- trigger_protocol_violated
+            MESSAGE = 'kpi.restore_end() fires only AFTER ... FOR EACH STATEMENT on kpi''s tables';
+    END IF;
+    IF kpi.in_restore()
+       AND pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.=) 'replica' THEN
+        PERFORM pg_catalog.set_config('session_replication_role', 'origin', false);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION kpi.restore_end() IS
+    'trigger: at the end of a restore statement on a kpi table, check foreign keys again for what follows';
+REVOKE EXECUTE ON FUNCTION kpi.restore_end() FROM PUBLIC;
+
+
+-- TRUNCATE removes rows without row triggers: log their deletion first, so
+-- the history's last record of every target and indicator stays its state.
+-- History is kept in ids order: a change made under a row lock gets a
+-- larger id than the change it waited for (verify() reads it that way).
+CREATE FUNCTION kpi.history_truncate() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'kpi_history_truncate'
+    LANGUAGE C SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION kpi.history_truncate() IS
+    'trigger: before TRUNCATE of kpi.target or kpi.indicator, log the deletion of every row in its history';
+CREATE TRIGGER history_truncate BEFORE TRUNCATE ON kpi.target
+    FOR EACH STATEMENT EXECUTE FUNCTION kpi.history_truncate();
+CREATE TRIGGER history_truncate BEFORE TRUNCATE ON kpi.indicator
+    FOR EACH STATEMENT EXECUTE FUNCTION kpi.history_truncate();
 
 -- ---------------------------------------------------------------------
 -- kpi.setting: settings kept in the database, never in the session.
@@ -190,27 +255,101 @@ CREATE TRIGGER indicator_sync AFTER UPDATE ON kpi.indicator
     REFERENCING OLD TABLE AS kpi_old_rows NEW TABLE AS kpi_new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION kpi.indicator_sync();
 
--- New grains or a new agg: lock out measurement writers before any
--- indicator row is touched, so the rebuild and the checks see every
--- measurement and writers cannot deadlock with the update.
-CREATE FUNCTION kpi.indicator_lock() RETURNS trigger
+-- Table locks before key locks.  Inserting measurements locks only the
+-- keys it writes, in key order, so inserts run side by side.  Every other
+-- write path first takes SHARE ROW EXCLUSIVE on kpi.actual (and, where it
+-- rebuilds, on kpi.measurement and kpi.target: always in the order
+-- measurement, target, actual), at the start of its statement, before any
+-- key: a statement that writes keys in two batches (an upsert's INSERT and
+-- UPDATE parts, a CTE that deletes and inserts) then holds them alone, and
+-- changes that decide which keys exist see every measurement.
+CREATE FUNCTION kpi.lock_for_change() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE'
+       OR TG_LEVEL OPERATOR(pg_catalog.<>) 'STATEMENT' THEN
+        RAISE EXCEPTION USING ERRCODE = 'E0001',   -- trigger_protocol_violated
+            MESSAGE = 'kpi.lock_for_change() fires only BEFORE ... FOR EACH STATEMENT on kpi''s tables';
+    END IF;
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.=) ANY ('{indicator,setting}') THEN
+        LOCK TABLE kpi.measurement, kpi.target, kpi.actual IN SHARE ROW EXCLUSIVE MODE;
+    ELSIF TG_TABLE_NAME OPERATOR(pg_catalog.=) 'measurement' AND TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN
+        LOCK TABLE kpi.target, kpi.actual IN SHARE ROW EXCLUSIVE MODE;
+    ELSIF TG_TABLE_NAME OPERATOR(pg_catalog.=) ANY ('{measurement,target}') THEN
+        LOCK TABLE kpi.target IN ACCESS SHARE MODE;     -- read by the batch: before kpi.actual
+        LOCK TABLE kpi.actual IN SHARE ROW EXCLUSIVE MODE;
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'E0001',
+            MESSAGE = format('kpi.lock_for_change() does not fire on kpi.%s', TG_TABLE_NAME);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION kpi.lock_for_change() IS
+    'trigger: before a change other than inserting measurements, lock kpi.actual (and what a rebuild reads) so that no two writers can deadlock on its keys';
+REVOKE EXECUTE ON FUNCTION kpi.lock_for_change() FROM PUBLIC;
+CREATE TRIGGER lock_for_change BEFORE UPDATE OR DELETE OR TRUNCATE ON kpi.measurement
+    FOR EACH STATEMENT EXECUTE FUNCTION kpi.lock_for_change();
+CREATE TRIGGER lock_for_change BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON kpi.target
+    FOR EACH STATEMENT EXECUTE FUNCTION kpi.lock_for_change();
+CREATE TRIGGER lock_for_change BEFORE UPDATE OF grains, agg, bands ON kpi.indicator
+    FOR EACH STATEMENT EXECUTE FUNCTION kpi.lock_for_change();
+CREATE TRIGGER lock_for_change BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON kpi.setting
+    FOR EACH STATEMENT EXECUTE FUNCTION kpi.lock_for_change();
+
+-- The restore switches on every table with data in the dump (see above).
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['indicator', 'scope', 'link', 'setting', 'target', 'measurement', 'alert_rule', 'silence',
+                             'alert', 'alert_event', 'alert_streak'] LOOP
+        EXECUTE format('CREATE TRIGGER restore_begin BEFORE INSERT ON kpi.%I'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION kpi.restore_begin()', t);
+        -- named to fire after every other AFTER statement trigger of the table
+        EXECUTE format('CREATE TRIGGER zz_restore_end AFTER INSERT ON kpi.%I'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION kpi.restore_end()', t);
+        EXECUTE format('ALTER TABLE kpi.%I ENABLE ALWAYS TRIGGER zz_restore_end', t);
+    END LOOP;
+END
+$$;
+
+-- Derived state is kept in a restore too, in replica mode (see above).
+ALTER TABLE kpi.measurement ENABLE ALWAYS TRIGGER measurement_sync_insert;
+ALTER TABLE kpi.measurement ENABLE ALWAYS TRIGGER measurement_sync_update;
+ALTER TABLE kpi.measurement ENABLE ALWAYS TRIGGER measurement_sync_delete;
+ALTER TABLE kpi.measurement ENABLE ALWAYS TRIGGER measurement_sync_truncate;
+ALTER TABLE kpi.target ENABLE ALWAYS TRIGGER target_sync_insert;
+ALTER TABLE kpi.target ENABLE ALWAYS TRIGGER target_sync_update;
+ALTER TABLE kpi.target ENABLE ALWAYS TRIGGER target_sync_delete;
+ALTER TABLE kpi.target ENABLE ALWAYS TRIGGER target_sync_truncate;
+ALTER TABLE kpi.setting ENABLE ALWAYS TRIGGER setting_sync;
+
+-- In a restore, measurements and targets whose indicator has not arrived
+-- yet are left out by their triggers; when the indicators arrive,
+-- everything is rebuilt (after the measurement writers in flight commit).
+CREATE FUNCTION kpi.indicator_restored() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'indicator'
-       OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'STATEMENT' THEN
+       OR TG_WHEN OPERATOR(pg_catalog.<>) 'AFTER' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'STATEMENT' THEN
         RAISE EXCEPTION USING ERRCODE = 'E0001',   -- trigger_protocol_violated
-            MESSAGE = 'kpi.indicator_lock() fires only BEFORE ... FOR EACH STATEMENT on kpi.indicator';
+            MESSAGE = 'kpi.indicator_restored() fires only AFTER ... FOR EACH STATEMENT on kpi.indicator';
     END IF;
-    LOCK TABLE kpi.measurement IN SHARE ROW EXCLUSIVE MODE;
+    IF kpi.in_restore() THEN
+        PERFORM kpi.actual_rebuild(NULL);
+    END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION kpi.indicator_lock() IS
-    'trigger: before grains or agg change, wait for measurement writers and keep new ones out until commit';
-REVOKE EXECUTE ON FUNCTION kpi.indicator_lock() FROM PUBLIC;
-CREATE TRIGGER indicator_lock BEFORE UPDATE OF grains, agg ON kpi.indicator
-    FOR EACH STATEMENT EXECUTE FUNCTION kpi.indicator_lock();
+COMMENT ON FUNCTION kpi.indicator_restored() IS
+    'trigger: in a dump-restore session, rebuild kpi.actual once the indicators have arrived';
+REVOKE EXECUTE ON FUNCTION kpi.indicator_restored() FROM PUBLIC;
+CREATE TRIGGER indicator_restored AFTER INSERT ON kpi.indicator
+    FOR EACH STATEMENT EXECUTE FUNCTION kpi.indicator_restored();
+ALTER TABLE kpi.indicator ENABLE ALWAYS TRIGGER indicator_restored;
 
 COMMENT ON TABLE kpi.actual IS
     'live actuals: one row per indicator, scope and period of each of the indicator''s grains that has measurements or a target (kept by trigger; kpi.verify() checks it)';
@@ -377,7 +516,7 @@ BEGIN ATOMIC
         FROM kpi.indicator i
         FULL JOIN (SELECT DISTINCT ON (x.indicator_id) x.indicator_id, x.op, x.new_row
                    FROM kpi.indicator_history x
-                   ORDER BY x.indicator_id, x.changed_at DESC, x.id DESC) h
+                   ORDER BY x.indicator_id, x.id DESC) h
                ON h.indicator_id OPERATOR(pg_catalog.=) i.id
         WHERE (i.id IS NULL AND h.op OPERATOR(pg_catalog.<>) 'DELETE')
            OR (i.id IS NOT NULL AND (h.indicator_id IS NULL OR h.op OPERATOR(pg_catalog.=) 'DELETE'
@@ -391,7 +530,7 @@ BEGIN ATOMIC
         FROM kpi.target t
         FULL JOIN (SELECT DISTINCT ON (x.target_id) x.target_id, x.indicator_id, x.scope_id, x.period, x.op, x.new_goal
                    FROM kpi.target_history x
-                   ORDER BY x.target_id, x.changed_at DESC, x.id DESC) h
+                   ORDER BY x.target_id, x.id DESC) h
                ON h.target_id OPERATOR(pg_catalog.=) t.id
         WHERE (t.id IS NULL AND h.op OPERATOR(pg_catalog.<>) 'DELETE')
            OR (t.id IS NOT NULL AND (h.target_id IS NULL OR h.op OPERATOR(pg_catalog.=) 'DELETE'
@@ -409,7 +548,7 @@ COMMENT ON FUNCTION kpi.verify() IS
 CREATE FUNCTION kpi.repair()
     RETURNS TABLE (problem text, indicator text, scope text, period text, action text)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET extra_float_digits = 1
 AS $$
 DECLARE
     v record;
@@ -436,7 +575,7 @@ BEGIN
             LEFT JOIN LATERAL (SELECT x.indicator_id, x.new_row FROM kpi.indicator_history x
                                WHERE x.indicator_id OPERATOR(pg_catalog.=) ind
                                   OR (ind IS NULL AND x.new_row OPERATOR(pg_catalog.->>) 'code' OPERATOR(pg_catalog.=) v.indicator)
-                               ORDER BY x.changed_at DESC, x.id DESC LIMIT 1) h ON true;
+                               ORDER BY x.id DESC LIMIT 1) h ON true;
             action := 'logged the indicator''s current state in kpi.indicator_history';
         ELSIF v.problem OPERATOR(pg_catalog.=) 'target history' THEN
             INSERT INTO kpi.target_history (target_id, indicator_id, scope_id, period, op, old_goal, new_goal, note)
@@ -452,7 +591,7 @@ BEGIN
                        WHERE x.indicator_id OPERATOR(pg_catalog.=) ind
                          AND x.scope_id OPERATOR(pg_catalog.=) (SELECT s.id FROM kpi.scope s WHERE s.code OPERATOR(pg_catalog.=) v.scope)
                          AND x.period OPERATOR(kpi.=) v.period::kpi.period
-                       ORDER BY x.target_id, x.changed_at DESC, x.id DESC) h ON h.target_id OPERATOR(pg_catalog.=) t.id;
+                       ORDER BY x.target_id, x.id DESC) h ON h.target_id OPERATOR(pg_catalog.=) t.id;
             action := 'logged the target''s current state in kpi.target_history';
         ELSIF v.problem OPERATOR(pg_catalog.=) 'alert state' THEN
             UPDATE kpi.alert a

@@ -37,12 +37,14 @@ JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'kpi'
 WHERE (p.prosecdef OR p.prorettype = 'trigger'::regtype)
   AND (p.proacl IS NULL
        OR EXISTS (SELECT FROM aclexplode(p.proacl) a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))
-  AND p.proname NOT IN ('indicator_touch', 'indicator_log', 'target_log', 'scope_check', 'link_check', 'setting_check')
+  AND p.proname NOT IN ('indicator_touch', 'indicator_log', 'target_log', 'scope_check', 'link_check', 'setting_check',
+                       'history_truncate')
 ORDER BY 1;
 -- the invoker-rights triggers left out above write as the caller does
 SELECT p.proname, p.prosecdef FROM pg_proc p
 WHERE p.pronamespace = 'kpi'::regnamespace
-  AND p.proname IN ('indicator_touch', 'indicator_log', 'target_log', 'scope_check', 'link_check', 'setting_check')
+  AND p.proname IN ('indicator_touch', 'indicator_log', 'target_log', 'scope_check', 'link_check', 'setting_check',
+                    'history_truncate')
 ORDER BY 1;
 
 -- a read-only BI login: it can read, and nothing else
@@ -203,7 +205,8 @@ WHERE indicator_id = kpi.indicator_id('t.rev') AND scope_id = kpi.scope_id('co.a
 DELETE FROM kpi.actual WHERE indicator_id = kpi.indicator_id('t.margin') AND period::text = '2026';
 UPDATE kpi.actual SET status = 'blue' WHERE indicator_id = kpi.indicator_id('t.rev') AND period::text = '2026-Q3'
   AND scope_id = kpi.scope_id('co.a');
-SET session_replication_role = replica;            -- no triggers fire
+-- replica mode skips the history's triggers; kpi.actual's fire ALWAYS
+SET session_replication_role = replica;
 UPDATE kpi.indicator SET description = 'changed behind the history''s back' WHERE code = 't.old';
 INSERT INTO kpi.measurement (indicator_id, scope_id, at, value)
 VALUES (kpi.indicator_id('t.old'), kpi.scope_id('co.b'), '2026-08-01', 3);

@@ -53,6 +53,7 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "access/xact.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -127,6 +128,7 @@ typedef struct MeasurementCols
 } MeasurementCols;
 
 static SPIPlanPtr plan_indicator = NULL;
+static SPIPlanPtr plan_prelock = NULL;
 static SPIPlanPtr plan_lock = NULL;
 static SPIPlanPtr plan_read = NULL;
 static SPIPlanPtr plan_recompute = NULL;
@@ -152,6 +154,9 @@ prepare_plans(Oid period_type, Oid tally_type)
 					 "SELECT i.agg::pg_catalog.text, i.grains, i.lifecycle, i.code "
 					 "FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) $1",
 					 1, t, 0);
+
+	kpi_prepare_into(&plan_prelock, "LOCK TABLE kpi.target, kpi.indicator IN ACCESS SHARE MODE",
+					 0, NULL, 0);
 
 	/*
 	 * Lock every key of a batch in key order, creating the rows that are
@@ -183,24 +188,6 @@ prepare_plans(Oid period_type, Oid tally_type)
 					 " AND t.scope_id OPERATOR(pg_catalog.=) k.s AND t.period OPERATOR(kpi.=) k.p",
 					 3, t, 0);
 
-	/*
-	 * The tally of keys from their measurements, between two instants each
-	 * (the period's midnights in the company's zone): values without a
-	 * denominator, and values with one, which also feed the ratio sums.
-	 */
-	t[2] = TIMESTAMPTZARRAYOID;
-	t[3] = TIMESTAMPTZARRAYOID;
-	kpi_prepare_into(&plan_recompute,
-					 "SELECT k.n,"
-					 "  kpi.tally(m.value, m.at) FILTER (WHERE m.denominator IS NULL),"
-					 "  kpi.tally(m.value, m.denominator, m.at) FILTER (WHERE m.denominator IS NOT NULL) "
-					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
-					 "                pg_catalog.unnest($4)) WITH ORDINALITY AS k(i, s, lo, hi, n) "
-					 "JOIN kpi.measurement m ON m.indicator_id OPERATOR(pg_catalog.=) k.i"
-					 " AND m.scope_id OPERATOR(pg_catalog.=) k.s"
-					 " AND m.at OPERATOR(pg_catalog.>=) k.lo AND m.at OPERATOR(pg_catalog.<) k.hi "
-					 "GROUP BY k.n",
-					 4, t, 0);
 
 	t[2] = period_array;
 	t[3] = tally_array;
@@ -224,31 +211,58 @@ prepare_plans(Oid period_type, Oid tally_type)
 					 " AND a.period OPERATOR(kpi.=) k.p",
 					 3, t, 0);
 
-	/* For rebuilds: the keys an indicator (0 = all) has now, and its data. */
-	t[0] = INT8OID;
-	kpi_prepare_into(&plan_keys_of,
-					 "SELECT a.indicator_id, a.scope_id, a.period FROM kpi.actual a "
-					 "WHERE $1 OPERATOR(pg_catalog.=) 0 OR a.indicator_id OPERATOR(pg_catalog.=) $1 "
-					 "UNION "
-					 "SELECT t.indicator_id, t.scope_id, t.period FROM kpi.target t "
-					 "WHERE $1 OPERATOR(pg_catalog.=) 0 OR t.indicator_id OPERATOR(pg_catalog.=) $1",
-					 1, t, 0);
-	kpi_prepare_into(&plan_scan,
-					 "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator FROM kpi.measurement m "
-					 "WHERE $1 OPERATOR(pg_catalog.=) 0 OR m.indicator_id OPERATOR(pg_catalog.=) $1",
-					 1, t, CURSOR_OPT_NO_SCROLL);
+}
 
-	/* For the indicator trigger's checks. */
-	kpi_prepare_into(&plan_no_den,
-					 "SELECT pg_catalog.count(*) FROM kpi.measurement m "
-					 "WHERE m.indicator_id OPERATOR(pg_catalog.=) $1 AND m.denominator IS NULL",
-					 1, t, 0);
-	kpi_prepare_into(&plan_grain_targets,
-					 "SELECT kpi.grain(t.period) FROM kpi.target t "
-					 "JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) t.indicator_id "
-					 "WHERE t.indicator_id OPERATOR(pg_catalog.=) $1"
-					 " AND NOT kpi.grain(t.period) OPERATOR(pg_catalog.=) ANY (i.grains) LIMIT 1",
-					 1, t, 0);
+/*
+ * The statements that read kpi.measurement or scan whole tables are
+ * prepared only where they are used: preparing a statement locks the
+ * tables it names, and a batch that does not read measurements must not
+ * lock kpi.measurement after kpi.actual (see kpi.lock_for_change()).
+ */
+static SPIPlanPtr
+plan_one_int8(SPIPlanPtr *slot, const char *sql, int cursor_options)
+{
+	Oid			t[1] = {INT8OID};
+
+	kpi_prepare_into(slot, sql, 1, t, cursor_options);
+	return *slot;
+}
+
+/* The tally of keys from their measurements, between two instants each. */
+static SPIPlanPtr
+recompute_plan(void)
+{
+	Oid			t[4] = {INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
+
+	/*
+	 * Between the period's midnights in the company's zone: values without
+	 * a denominator, and values with one, which also feed the ratio sums.
+	 */
+	kpi_prepare_into(&plan_recompute,
+					 "SELECT k.n,"
+					 "  kpi.tally(m.value, m.at) FILTER (WHERE m.denominator IS NULL),"
+					 "  kpi.tally(m.value, m.denominator, m.at) FILTER (WHERE m.denominator IS NOT NULL) "
+					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+					 "                pg_catalog.unnest($4)) WITH ORDINALITY AS k(i, s, lo, hi, n) "
+					 "JOIN kpi.measurement m ON m.indicator_id OPERATOR(pg_catalog.=) k.i"
+					 " AND m.scope_id OPERATOR(pg_catalog.=) k.s"
+					 " AND m.at OPERATOR(pg_catalog.>=) k.lo AND m.at OPERATOR(pg_catalog.<) k.hi "
+					 "GROUP BY k.n",
+					 4, t, 0);
+	return plan_recompute;
+}
+
+/* The keys an indicator (0 = every indicator) has now: rows and targets. */
+static SPIPlanPtr
+keys_of_plan(void)
+{
+	return plan_one_int8(&plan_keys_of,
+						 "SELECT a.indicator_id, a.scope_id, a.period FROM kpi.actual a "
+						 "WHERE $1 OPERATOR(pg_catalog.=) 0 OR a.indicator_id OPERATOR(pg_catalog.=) $1 "
+						 "UNION "
+						 "SELECT t.indicator_id, t.scope_id, t.period FROM kpi.target t "
+						 "WHERE $1 OPERATOR(pg_catalog.=) 0 OR t.indicator_id OPERATOR(pg_catalog.=) $1",
+						 0);
 }
 
 /*
@@ -294,7 +308,10 @@ batch_init(Batch *b)
 	b->tz = kpi_company_zone();
 }
 
-/* The info of an indicator, loaded (latest snapshot) on first sight. */
+/*
+ * The info of an indicator, loaded (latest snapshot) on first sight; NULL
+ * for an indicator that does not exist yet in a restore session.
+ */
 static IndicatorInfo *
 indicator_info(Batch *b, int64 id)
 {
@@ -310,10 +327,24 @@ indicator_info(Batch *b, int64 id)
 
 	if (found)
 		return info;
-	if (kpi_spi_latest(plan_indicator, &arg, NULL, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (kpi_spi_latest(plan_indicator, &arg, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.indicator");
+	if (SPI_processed != 1)
+	{
+		/*
+		 * pg_restore -j may load measurements or targets before their
+		 * indicator: they are left out here, and the indicator's arrival
+		 * rebuilds everything (kpi.indicator_restored()).
+		 */
+		if (kpi_restoring())
+		{
+			hash_search(b->indicators, &id, HASH_REMOVE, NULL);
+			return NULL;
+		}
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("indicator " INT64_FORMAT " does not exist", id)));
+	}
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	info->agg = kpi_agg_kind_from_name(TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)));
@@ -476,7 +507,7 @@ recompute_tallies(Batch *b, ActualEntry **e, int n)
 	args[1] = datum_array(scope, NULL, nr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL);
 	args[2] = datum_array(lo, NULL, nr, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL);
 	args[3] = datum_array(hi, NULL, nr, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL);
-	if (kpi_spi_latest(plan_recompute, args, NULL, 0) != SPI_OK_SELECT)
+	if (kpi_spi_latest(recompute_plan(), args, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.measurement");
 	for (j = 0; j < SPI_processed; j++)
 	{
@@ -712,6 +743,71 @@ judge_alerts(Batch *b, ActualEntry **e, int n)
 	kpi_alert_evaluate_batch(rules, b->period_type, in, nin);
 }
 
+/*
+ * Keys recomputed from kpi.measurement by the current statement.  One
+ * statement can fire several batches: an upsert fires its INSERT and its
+ * UPDATE triggers, a CTE that deletes and inserts fires both.  A recompute
+ * already sees the rows the statement inserted, so a later merge batch of
+ * the same statement must not add them again: it recomputes those keys.
+ * The set lives in the transaction's memory and belongs to one statement.
+ */
+static HTAB *recomputed_keys = NULL;
+static LocalTransactionId recomputed_lxid = InvalidLocalTransactionId;
+static TimestampTz recomputed_stmt = 0;
+
+/* The set of the current statement (NULL if none and !create). */
+static HTAB *
+statement_recomputed(bool create)
+{
+	TimestampTz stmt = GetCurrentStatementStartTimestamp();
+	HASHCTL		ctl;
+
+	if (recomputed_keys != NULL && recomputed_lxid == KPI_MY_LXID && recomputed_stmt == stmt)
+		return recomputed_keys;
+	recomputed_keys = NULL;
+	if (!create)
+		return NULL;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(ActualKey);
+	ctl.entrysize = sizeof(ActualKey);
+	ctl.hcxt = TopTransactionContext;
+	recomputed_keys = hash_create("kpi recomputed keys", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	recomputed_lxid = KPI_MY_LXID;
+	recomputed_stmt = stmt;
+	return recomputed_keys;
+}
+
+/* Merge entries whose key this statement recomputed before: recompute. */
+static void
+merge_after_recompute(ActualEntry **e, int n)
+{
+	HTAB	   *done = statement_recomputed(false);
+	int			i;
+
+	if (done == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		if (e[i]->mode == KEY_MERGE && hash_search(done, &e[i]->key, HASH_FIND, NULL) != NULL)
+			e[i]->mode = KEY_RECOMPUTE;
+}
+
+/* Remember the keys this batch recomputed (or replaced). */
+static void
+remember_recomputed(ActualEntry **e, int n)
+{
+	HTAB	   *done = NULL;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (e[i]->mode != KEY_RECOMPUTE && e[i]->mode != KEY_REPLACE)
+			continue;
+		if (done == NULL)
+			done = statement_recomputed(true);
+		(void) hash_search(done, &e[i]->key, HASH_ENTER, NULL);
+	}
+}
+
 /* Apply a batch: lock its keys, read, evaluate, write, judge alerts. */
 static void
 batch_apply(Batch *b)
@@ -724,6 +820,14 @@ batch_apply(Batch *b)
 
 	if (n == 0)
 		return;
+	/*
+	 * Tables before rows: every table the batch reads is locked before any
+	 * key, so a TRUNCATE (which holds its table exclusively and then waits
+	 * for keys, or for our table) cannot close a cycle with us while we
+	 * hold keys.  kpi.measurement is held already by the paths that read it.
+	 */
+	if (kpi_spi_latest(plan_prelock, NULL, NULL, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "kpi: could not lock kpi.target");
 	e = palloc(sizeof(ActualEntry *) * n);
 	hash_seq_init(&seq, b->keys);
 	while ((x = hash_seq_search(&seq)) != NULL)
@@ -731,7 +835,9 @@ batch_apply(Batch *b)
 	qsort(e, n, sizeof(ActualEntry *), entry_cmp);
 
 	lock_keys(b, e, (int) n);
+	merge_after_recompute(e, (int) n);
 	recompute_tallies(b, e, (int) n);
+	remember_recomputed(e, (int) n);
 	read_and_evaluate(b, e, (int) n);
 	write_keys(b, e, (int) n);
 	judge_alerts(b, e, (int) n);
@@ -781,6 +887,8 @@ trigger_check(FunctionCallInfo fcinfo, const char *fname, const char *table)
 				 errhint("Create the trigger with REFERENCING NEW TABLE / OLD TABLE.")));
 	return td;
 }
+
+static void reevaluate_indicator(int64 indicator_id);
 
 /* Find a column of a table by name. */
 static int
@@ -869,6 +977,8 @@ collect_measurements(Batch *b, Tuplestorestate *rows, TupleDesc desc, const Meas
 
 		measurement_row(slot, cols, &r);
 		info = indicator_info(b, r.indicator_id);
+		if (info == NULL)
+			continue;			/* restore: its indicator comes later */
 		if (inserted)
 		{
 			check_measurement(info, &r);
@@ -913,9 +1023,10 @@ old_rows_by_id(Tuplestorestate *rows, TupleDesc desc, const MeasurementCols *col
  * Rebuild the keys of one indicator (0 = every indicator) from scratch:
  * every measurement is summarised again in the company's zone at the
  * indicator's grains, every key with a target is kept, and keys that have
- * neither go.  Writers of measurements are locked out meanwhile (SHARE ROW
- * EXCLUSIVE on kpi.measurement), so the scan is complete; target writers
- * queue on the keys as always.  Returns the number of keys written.
+ * neither go.  Writers of measurements and targets are locked out meanwhile
+ * (SHARE ROW EXCLUSIVE on both), so what it reads is complete: a restore
+ * that loads targets in another worker, say, commits them first.  Returns
+ * the number of keys written.
  */
 static int64
 rebuild(int64 indicator_id)
@@ -925,10 +1036,12 @@ rebuild(int64 indicator_id)
 	Portal		portal;
 	uint64		i;
 
-	if (SPI_execute("LOCK TABLE kpi.measurement IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "kpi: could not lock kpi.measurement");
+	/* always in this order: measurements, then targets */
+	if (SPI_execute("LOCK TABLE kpi.measurement, kpi.target IN SHARE ROW EXCLUSIVE MODE",
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "kpi: could not lock kpi.measurement and kpi.target");
 	batch_init(&b);
-	if (kpi_spi_latest(plan_keys_of, &arg, NULL, 0) != SPI_OK_SELECT)
+	if (kpi_spi_latest(keys_of_plan(), &arg, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.actual");
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -944,7 +1057,13 @@ rebuild(int64 indicator_id)
 
 	/* a read-only cursor reads the active snapshot: the latest one */
 	PushActiveSnapshot(GetLatestSnapshot());
-	portal = SPI_cursor_open(NULL, plan_scan, &arg, NULL, true);
+	portal = SPI_cursor_open(NULL,
+							 plan_one_int8(&plan_scan,
+										   "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator "
+										   "FROM kpi.measurement m WHERE $1 OPERATOR(pg_catalog.=) 0"
+										   " OR m.indicator_id OPERATOR(pg_catalog.=) $1",
+										   CURSOR_OPT_NO_SCROLL),
+							 &arg, NULL, true);
 	PopActiveSnapshot();
 	for (;;)
 	{
@@ -965,8 +1084,11 @@ rebuild(int64 indicator_id)
 						den_null;
 			int64		ind = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 			float8		den = DatumGetFloat8(SPI_getbinval(tup, desc, 5, &den_null));
+			IndicatorInfo *info = indicator_info(&b, ind);
 
-			batch_measurement(&b, indicator_info(&b, ind),
+			if (info == NULL)
+				continue;		/* restore: its indicator comes later */
+			batch_measurement(&b, info,
 							  DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
 							  DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull)),
 							  DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull)),
@@ -1057,7 +1179,13 @@ collect_targets(Batch *b, Tuplestorestate *rows, TupleDesc desc, bool check)
 		KpiPeriod	p = DatumGetKpiPeriod(slot_getattr(slot, c_period, &isnull));
 
 		if (check)
-			check_target_grain(indicator_info(b, ind), p);
+		{
+			IndicatorInfo *info = indicator_info(b, ind);
+
+			if (info == NULL)
+				continue;		/* restore: its indicator comes later */
+			check_target_grain(info, p);
+		}
 		batch_key(b, ind, DatumGetInt64(slot_getattr(slot, c_scope, &isnull)), p, KEY_REEVAL);
 	}
 	ExecDropSingleTupleTableSlot(slot);
@@ -1078,8 +1206,9 @@ kpi_target_sync(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "kpi: SPI_connect failed");
+	/* no targets left: every key is evaluated again (no measurement lock) */
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
-		(void) rebuild(0);
+		reevaluate_indicator(0);
 	else
 	{
 		batch_init(&b);
@@ -1123,7 +1252,12 @@ check_grains_cover_targets(const IndicatorRow *r)
 {
 	Datum		arg = Int64GetDatum(r->id);
 
-	if (kpi_spi_latest(plan_grain_targets, &arg, NULL, 1) != SPI_OK_SELECT)
+	if (kpi_spi_latest(plan_one_int8(&plan_grain_targets,
+									 "SELECT kpi.grain(t.period) FROM kpi.target t "
+									 "JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) t.indicator_id "
+									 "WHERE t.indicator_id OPERATOR(pg_catalog.=) $1"
+									 " AND NOT kpi.grain(t.period) OPERATOR(pg_catalog.=) ANY (i.grains) LIMIT 1", 0),
+					   &arg, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.target");
 	if (SPI_processed > 0)
 	{
@@ -1145,7 +1279,10 @@ check_ratio_denominators(const IndicatorRow *r)
 	bool		isnull;
 	int64		n;
 
-	if (kpi_spi_latest(plan_no_den, &arg, NULL, 1) != SPI_OK_SELECT)
+	if (kpi_spi_latest(plan_one_int8(&plan_no_den,
+									 "SELECT pg_catalog.count(*) FROM kpi.measurement m "
+									 "WHERE m.indicator_id OPERATOR(pg_catalog.=) $1 AND m.denominator IS NULL", 0),
+					   &arg, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.measurement");
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (n > 0)
@@ -1156,7 +1293,7 @@ check_ratio_denominators(const IndicatorRow *r)
 				 errhint("Record their denominators first.")));
 }
 
-/* The keys of an indicator, all to be evaluated again. */
+/* The keys of an indicator (0 = every key), all to be evaluated again. */
 static void
 reevaluate_indicator(int64 indicator_id)
 {
@@ -1165,7 +1302,7 @@ reevaluate_indicator(int64 indicator_id)
 	uint64		i;
 
 	batch_init(&b);
-	if (kpi_spi_latest(plan_keys_of, &arg, NULL, 0) != SPI_OK_SELECT)
+	if (kpi_spi_latest(keys_of_plan(), &arg, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.actual");
 	for (i = 0; i < SPI_processed; i++)
 	{

@@ -51,4 +51,15 @@ kpi_float8in_soft(char *num, char **endptr, const char *type_name,
 #endif
 }
 
+/*
+ * The local transaction id of this backend's current transaction: 17 moved
+ * it into MyProc->vxid.
+ */
+#include "storage/proc.h"
+#if PG_VERSION_NUM >= 170000
+#define KPI_MY_LXID (MyProc->vxid.lxid)
+#else
+#define KPI_MY_LXID (MyProc->lxid)
+#endif
+
 #endif							/* KPI_COMPAT_H */
