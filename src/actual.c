@@ -388,6 +388,31 @@ batch_key(Batch *b, int64 indicator_id, int64 scope_id, KpiPeriod period, KeyMod
 	return e;
 }
 
+/*
+ * Add the keys an indicator (0 = every indicator) has now, with a row or a
+ * target, to the batch with a mode.
+ */
+static void
+batch_current_keys(Batch *b, int64 indicator_id, KeyMode mode)
+{
+	Datum		arg = Int64GetDatum(indicator_id);
+	uint64		i;
+
+	if (kpi_spi_latest(keys_of_plan(), &arg, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.actual");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		batch_key(b, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+				  DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
+				  DatumGetKpiPeriod(SPI_getbinval(tup, desc, 3, &isnull)), mode);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
 /* Add one value to a tally: with a denominator it feeds the ratio sums too. */
 static void
 tally_add_value(KpiTally *t, float8 value, bool has_den, float8 den, TimestampTz at)
@@ -1041,19 +1066,7 @@ rebuild(int64 indicator_id)
 					false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "kpi: could not lock kpi.measurement and kpi.target");
 	batch_init(&b);
-	if (kpi_spi_latest(keys_of_plan(), &arg, NULL, 0) != SPI_OK_SELECT)
-		elog(ERROR, "kpi: could not read kpi.actual");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-
-		batch_key(&b, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
-				  DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
-				  DatumGetKpiPeriod(SPI_getbinval(tup, desc, 3, &isnull)), KEY_REPLACE);
-	}
-	SPI_freetuptable(SPI_tuptable);
+	batch_current_keys(&b, indicator_id, KEY_REPLACE);
 
 	/* a read-only cursor reads the active snapshot: the latest one */
 	PushActiveSnapshot(GetLatestSnapshot());
@@ -1298,23 +1311,9 @@ static void
 reevaluate_indicator(int64 indicator_id)
 {
 	Batch		b;
-	Datum		arg = Int64GetDatum(indicator_id);
-	uint64		i;
 
 	batch_init(&b);
-	if (kpi_spi_latest(keys_of_plan(), &arg, NULL, 0) != SPI_OK_SELECT)
-		elog(ERROR, "kpi: could not read kpi.actual");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-
-		batch_key(&b, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
-				  DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
-				  DatumGetKpiPeriod(SPI_getbinval(tup, desc, 3, &isnull)), KEY_REEVAL);
-	}
-	SPI_freetuptable(SPI_tuptable);
+	batch_current_keys(&b, indicator_id, KEY_REEVAL);
 	batch_apply(&b);
 }
 

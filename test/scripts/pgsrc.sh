@@ -109,27 +109,26 @@ if [ "$flavor" = cassert ]; then
     cflags="-O1 -g -DUSE_VALGRIND"
     conf+=(--enable-cassert --enable-debug)
 fi
-# the build must stay inside the cache: check where it would install
-guard_prefix() {
-    local d
-    for d in bindir pkglibdir sharedir includedir-server pgxs; do
-        case "$("$1" --$d)" in
-            "$inst"/*) ;;
-            *) echo "pgsrc: this build would install outside $inst ($d: $("$1" --$d)); refusing" >&2
-               exit 1 ;;
-        esac
-    done
-}
-
 log "configuring"
 ./configure "${conf[@]}" CFLAGS="$cflags" >"$dir/configure.log" 2>&1 ||
     { tail -20 "$dir/configure.log" >&2; exit 1; }
 jobs=$(nproc 2>/dev/null || echo 2)
 log "building (make -j$jobs; a few minutes)"
-{ make -j"$jobs" && guard_prefix src/bin/pg_config/pg_config && make install &&
-  make -C src/test/isolation -j"$jobs" && make -C src/test/isolation install &&
-  make -C contrib/pg_trgm install; } >"$dir/build.log" 2>&1 ||
+# Install into a staging directory first (DESTDIR), and refuse the build if
+# anything would land outside the cache: the machine's own PostgreSQL must
+# never be overwritten.
+stage=$dir/stage
+{ make -j"$jobs" && make install DESTDIR="$stage" &&
+  make -C src/test/isolation -j"$jobs" && make -C src/test/isolation install DESTDIR="$stage" &&
+  make -C contrib/pg_trgm install DESTDIR="$stage"; } >"$dir/build.log" 2>&1 ||
     { tail -30 "$dir/build.log" >&2; exit 1; }
+outside=$(cd "$stage" && find . -type f | grep -v "^\.$inst/" | head -3)
+if [ -n "$outside" ]; then
+    echo "pgsrc: the build would install outside $inst (e.g. ${outside#.}); refusing" >&2
+    exit 1
+fi
+mv "$stage$inst" "$inst"
+rm -rf "$stage"
 
 log "building pg_cron"
 if cronsrc=$(fetch_source pg-cron) &&
