@@ -42,6 +42,11 @@ dir=$cache/$name
 inst=$dir/inst
 log() { printf '== pgsrc %s: %s\n' "$name" "$*" >&2; }
 
+# one build of a major at a time: a second caller waits for the first
+mkdir -p "$cache"
+exec 9>"$cache/$name.lock"
+flock 9
+
 if [ -f "$dir/done" ]; then
     echo "$inst/bin/pg_config"
     exit 0
