@@ -127,7 +127,7 @@ stage=$dir/stage
   make -C src/test/isolation -j"$jobs" && make -C src/test/isolation install DESTDIR="$stage" &&
   make -C contrib/pg_trgm install DESTDIR="$stage"; } >"$dir/build.log" 2>&1 ||
     { tail -30 "$dir/build.log" >&2; exit 1; }
-outside=$(cd "$stage" && find . -type f | grep -v "^\.$inst/" | head -3)
+outside=$(cd "$stage" && find . -type f | { grep -v "^\.$inst/" || true; } | head -3)
 if [ -n "$outside" ]; then
     echo "pgsrc: the build would install outside $inst (e.g. ${outside#.}); refusing" >&2
     exit 1
