@@ -16,6 +16,9 @@
 # KPI_PG_CACHE sets the cache directory (default /var/cache/kpi-pg as root,
 # ~/.cache/kpi-pg otherwise).  Progress goes to stderr, the path to stdout.
 set -euo pipefail
+# Called from make (make test-pg18): PostgreSQL's build makes its generated
+# headers only when it is the top-level make, so forget the caller's.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 
 major=${1:?usage: pgsrc.sh MAJOR [cassert]}
 flavor=${2:-}
