@@ -37,7 +37,8 @@ for t in test/scripts/t_*.sh; do
 done
 
 [ "$n_failed" -eq 0 ] || failed=1
-echo "tests: $n_ok passed, $n_failed failed, $n_skipped skipped (PostgreSQL $KPI_PG_MAJOR)"
+kpi_log "PostgreSQL $KPI_PG_MAJOR"
+echo "tests: $n_ok passed, $n_failed failed, $n_skipped skipped"
 if [ "$failed" -ne 0 ]; then
     kpi_log "FAILED"
     exit 1
