@@ -32,13 +32,15 @@ endif
 # installation (15 to 18); make test-pg18 (or -pg17, -pg15-cassert) first
 # builds that major from Debian's source package into a cache outside the
 # clone (test/scripts/pgsrc.sh), once, then runs every suite against it.
-.PHONY: demo test bench
+.PHONY: demo test bench reliability
 demo:
 	KPI_PG_CONFIG='$(PG_CONFIG)' bash test/scripts/demo.sh
 test:
 	KPI_PG_CONFIG='$(PG_CONFIG)' bash test/scripts/test.sh
 bench:
 	KPI_PG_CONFIG='$(PG_CONFIG)' bash test/scripts/bench.sh
+reliability:
+	bash test/scripts/reliability.sh
 test-pg%:
 	pgc=$$(bash test/scripts/pgsrc.sh $(subst -, ,$*)) && \
 	KPI_PG_CONFIG="$$pgc" bash test/scripts/test.sh

@@ -662,7 +662,10 @@ scan_pair(const TallyParse *ps, char **pp, float8 *s, float8 *c)
 	*c = 0.0;
 	p = *pp;
 	if (*p != '+' && *p != '-')
+	{
+		pair_normalize(s, c);	/* as with a remainder: -0 becomes +0 */
 		return;
+	}
 	negative = (*p == '-');
 	if (!isfinite(*s))
 		tally_syntax_error(ps, "A sum that is not finite has no remainder.");
