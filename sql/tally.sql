@@ -417,3 +417,10 @@ RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 DROP TABLE tally_big;
+
+-- a negative zero sum reads as +0 with or without a remainder: equal
+-- values have equal bytes after a text round trip (found by fuzzing)
+SELECT kpi.tally_send('count=1, sum=-0, min=-0, max=-0'::kpi.tally)
+     = kpi.tally_send('count=1, sum=-0 + 0, min=-0, max=-0'::kpi.tally) AS same_bytes,
+       kpi.tally_send('count=1, sum=-0, min=-0, max=-0'::kpi.tally)
+     = kpi.tally_send(('count=1, sum=-0, min=-0, max=-0'::kpi.tally)::text::kpi.tally) AS round_trip;
