@@ -39,6 +39,8 @@ test:
 	KPI_PG_CONFIG='$(PG_CONFIG)' bash test/scripts/test.sh
 bench:
 	KPI_PG_CONFIG='$(PG_CONFIG)' bash test/scripts/bench.sh
+# what is too slow for make test: fuzzing the type parsers (libFuzzer) and
+# every suite on an assert-enabled server under valgrind (docs/reliability.md)
 reliability:
 	bash test/scripts/reliability.sh
 test-pg%:
