@@ -424,3 +424,5 @@ SELECT kpi.tally_send('count=1, sum=-0, min=-0, max=-0'::kpi.tally)
      = kpi.tally_send('count=1, sum=-0 + 0, min=-0, max=-0'::kpi.tally) AS same_bytes,
        kpi.tally_send('count=1, sum=-0, min=-0, max=-0'::kpi.tally)
      = kpi.tally_send(('count=1, sum=-0, min=-0, max=-0'::kpi.tally)::text::kpi.tally) AS round_trip;
+SELECT kpi.tally_send('count=1, sum=-0 - 0, min=-0, max=-0'::kpi.tally)
+     = kpi.tally_send('count=1, sum=0, min=-0, max=-0'::kpi.tally) AS zero_remainder_too;

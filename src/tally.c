@@ -151,8 +151,8 @@ pair_normalize(float8 *s, float8 *c)
 	}
 	bp = v - *s;
 	r = (*s - (v - bp)) + (*c - bp);
-	*s = v;
-	*c = r + 0.0;				/* -0 becomes +0 */
+	*s = v + 0.0;				/* -0 becomes +0: one byte form per value */
+	*c = r + 0.0;
 }
 
 /* ---------------------------------------------------------------------
