@@ -64,45 +64,28 @@ $$;
 -- key checks (the dump was consistent when it was taken), and the end of
 -- the statement switches it back.  kpi's own triggers that derive
 -- kpi.actual fire ALWAYS, so they run in replica mode too.
-CREATE FUNCTION kpi.restore_begin() RETURNS trigger
+CREATE FUNCTION kpi.restore_guard() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    -- BEFORE the statement: origin -> replica; AFTER it: back
+    from_role text := CASE TG_WHEN WHEN 'BEFORE' THEN 'origin' ELSE 'replica' END;
+    to_role text := CASE TG_WHEN WHEN 'BEFORE' THEN 'replica' ELSE 'origin' END;
 BEGIN
-    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE'
-       OR TG_LEVEL OPERATOR(pg_catalog.<>) 'STATEMENT' THEN
+    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'STATEMENT' THEN
         RAISE EXCEPTION USING ERRCODE = 'E0001',   -- trigger_protocol_violated
-            MESSAGE = 'kpi.restore_begin() fires only BEFORE ... FOR EACH STATEMENT on kpi''s tables';
+            MESSAGE = 'kpi.restore_guard() fires only FOR EACH STATEMENT on kpi''s tables';
     END IF;
     IF kpi.in_restore()
-       AND pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.=) 'origin' THEN
-        PERFORM pg_catalog.set_config('session_replication_role', 'replica', false);
+       AND pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.=) from_role THEN
+        PERFORM pg_catalog.set_config('session_replication_role', to_role, false);
     END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION kpi.restore_begin() IS
-    'trigger: in a dump-restore session, skip foreign key checks while a kpi table loads (pg_restore -j loads tables in any order)';
-REVOKE EXECUTE ON FUNCTION kpi.restore_begin() FROM PUBLIC;
-
-CREATE FUNCTION kpi.restore_end() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_WHEN OPERATOR(pg_catalog.<>) 'AFTER'
-       OR TG_LEVEL OPERATOR(pg_catalog.<>) 'STATEMENT' THEN
-        RAISE EXCEPTION USING ERRCODE = 'E0001',   -- trigger_protocol_violated
-            MESSAGE = 'kpi.restore_end() fires only AFTER ... FOR EACH STATEMENT on kpi''s tables';
-    END IF;
-    IF kpi.in_restore()
-       AND pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.=) 'replica' THEN
-        PERFORM pg_catalog.set_config('session_replication_role', 'origin', false);
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION kpi.restore_end() IS
-    'trigger: at the end of a restore statement on a kpi table, check foreign keys again for what follows';
-REVOKE EXECUTE ON FUNCTION kpi.restore_end() FROM PUBLIC;
+COMMENT ON FUNCTION kpi.restore_guard() IS
+    'trigger: in a dump-restore session, skip foreign key checks while a statement loads a kpi table (pg_restore -j loads tables in any order), and check them again after it';
+REVOKE EXECUTE ON FUNCTION kpi.restore_guard() FROM PUBLIC;
 
 
 -- TRUNCATE removes rows without row triggers: log their deletion first, so
@@ -306,10 +289,10 @@ BEGIN
     FOREACH t IN ARRAY ARRAY['indicator', 'scope', 'link', 'setting', 'target', 'measurement', 'alert_rule', 'silence',
                              'alert', 'alert_event', 'alert_streak'] LOOP
         EXECUTE format('CREATE TRIGGER restore_begin BEFORE INSERT ON kpi.%I'
-                       ' FOR EACH STATEMENT EXECUTE FUNCTION kpi.restore_begin()', t);
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION kpi.restore_guard()', t);
         -- named to fire after every other AFTER statement trigger of the table
         EXECUTE format('CREATE TRIGGER zz_restore_end AFTER INSERT ON kpi.%I'
-                       ' FOR EACH STATEMENT EXECUTE FUNCTION kpi.restore_end()', t);
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION kpi.restore_guard()', t);
         EXECUTE format('ALTER TABLE kpi.%I ENABLE ALWAYS TRIGGER zz_restore_end', t);
     END LOOP;
 END
