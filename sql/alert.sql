@@ -168,6 +168,8 @@ GRANT USAGE ON SCHEMA kpi TO kpi_writer;
 GRANT SELECT ON kpi.indicator, kpi.scope TO kpi_writer;
 GRANT SELECT, INSERT ON kpi.measurement TO kpi_writer;
 GRANT USAGE ON SEQUENCE kpi.measurement_id_seq TO kpi_writer;
+-- (since 0.6 a writer records only in the scopes it is a member of)
+INSERT INTO kpi.scope_member (role, scope_id) VALUES ('kpi_writer', kpi.scope_id('hq.east'));
 CREATE SCHEMA evil;
 CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE sql AS $$ SELECT '1999-01-01'::timestamptz $$;
 GRANT USAGE ON SCHEMA evil TO kpi_writer;
@@ -185,6 +187,7 @@ DROP SCHEMA evil CASCADE;
 REVOKE ALL ON SCHEMA kpi FROM kpi_writer;
 REVOKE ALL ON kpi.indicator, kpi.scope, kpi.measurement FROM kpi_writer;
 REVOKE ALL ON SEQUENCE kpi.measurement_id_seq FROM kpi_writer;
+DELETE FROM kpi.scope_member WHERE role = 'kpi_writer';
 DROP ROLE kpi_writer;
 
 DROP VIEW pg_temp.alerts, pg_temp.events;

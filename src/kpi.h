@@ -22,6 +22,9 @@ extern int	kpi_spi_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long 
 extern bool kpi_restoring(void);
 extern Oid	kpi_type_oid(const char *name);
 
+/* ---- row-level security by scope (security.c) --------------------------- */
+extern bool kpi_sees_everything(Oid role);
+
 /* ---- the company's time zone (zone.c) ----------------------------------- */
 struct pg_tz;
 extern struct pg_tz *kpi_zone_lookup(const char *name);

@@ -39,6 +39,7 @@
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_type.h"
 #include "utils/array.h"
@@ -223,11 +224,16 @@ prepare_plans(Oid period_type)
 {
 	Oid			types[3];
 
-	/* The scope tree, and which scope has the code asked for. */
 	types[0] = TEXTOID;
+	/*
+	 * The scope tree, which scope has the code asked for, and which scopes
+	 * the caller may see (kpi.visible_scopes() is NULL for a role that sees
+	 * everything; OFFSET 0 keeps it to one call per query).
+	 */
 	kpi_prepare_into(&plan_scopes,
-		"SELECT s.id, s.parent_id, s.code OPERATOR(pg_catalog.=) $1 "
-		"FROM kpi.scope s",
+		"SELECT s.id, s.parent_id, s.code OPERATOR(pg_catalog.=) $1, "
+		"       v.ids IS NULL OR s.id OPERATOR(pg_catalog.=) ANY (v.ids) "
+		"FROM kpi.scope s, (SELECT kpi.visible_scopes() AS ids OFFSET 0) v",
 		1, types, CURSOR_OPT_NO_SCROLL);
 
 	/*
@@ -351,6 +357,7 @@ typedef struct ScopeRow
 	int64		id;
 	int64		parent_id;		/* 0 when none (ids are positive) */
 	bool		has_parent;
+	bool		visible;		/* the caller may see its rows */
 } ScopeRow;
 
 typedef struct ScopeLoad
@@ -381,6 +388,7 @@ scope_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 	is_chosen = SPI_getbinval(tup, desc, 3, &isnull);
 	if (!isnull && DatumGetBool(is_chosen))
 		load->chosen = st->nscopes;
+	r->visible = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
 
 	id_index_add(st->scope_index, r->id, st->nscopes);
 	st->nscopes++;
@@ -419,6 +427,13 @@ load_scopes(RollupState *st, text *scope_code)
 
 	st->scope_in = MemoryContextAllocZero(st->cxt, sizeof(bool) * Max(st->nscopes, 1));
 
+	/*
+	 * NULL: the whole organisation as far as the caller sees it, i.e. every
+	 * visible scope; its targets are those of the single top visible scope
+	 * (a visible scope whose parent is not), if there is exactly one.  The
+	 * rows of other scopes never reach us: row-level security filters the
+	 * queries below.
+	 */
 	if (scope_code == NULL)
 	{
 		int			top = -1,
@@ -427,8 +442,11 @@ load_scopes(RollupState *st, text *scope_code)
 		st->all_scopes = true;
 		for (i = 0; i < st->nscopes; i++)
 		{
-			st->scope_in[i] = true;
-			if (!load.rows[i].has_parent)
+			ScopeRow   *r = &load.rows[i];
+			int			p = r->has_parent ? id_index_find(st->scope_index, r->parent_id) : -1;
+
+			st->scope_in[i] = r->visible;
+			if (r->visible && (p < 0 || !load.rows[p].visible))
 			{
 				top = i;
 				ntop++;
@@ -445,6 +463,14 @@ load_scopes(RollupState *st, text *scope_code)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown scope code: \"%s\"", text_to_cstring(scope_code)),
 				 errhint("The scopes are listed in kpi.scope; pass NULL for the whole organisation.")));
+	/* a scope only partly visible would roll up to a wrong total */
+	if (!load.rows[load.chosen].visible)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for scope \"%s\"", text_to_cstring(scope_code)),
+				 errdetail("Role \"%s\" is not a member of this scope or of a scope above it.",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("kpi.scope_member lists who sees which scopes; kpi.visible_scopes() gives yours.")));
 	st->all_scopes = false;
 	st->has_target_scope = true;
 	st->target_scope = load.rows[load.chosen].id;

@@ -1,0 +1,125 @@
+/*
+ * security.c
+ *	  Who sees which scopes: kpi.visible_scopes(), the set the row-level
+ *	  security policies of kpi's tables check a row's scope against.
+ *
+ * A role sees the scopes it is a member of in kpi.scope_member (directly
+ * or through a role it inherits from) and every scope below them.  The
+ * policies call this function once per query, in an InitPlan
+ * ("scope_id = ANY ((SELECT kpi.visible_scopes()))"), so the check per row
+ * is a lookup in a small array, and the planner can still use an index on
+ * scope_id or on the period.
+ *
+ * The function runs with the rights of its caller, but reads kpi.scope and
+ * kpi.scope_member as their owner, the way PostgreSQL's foreign key checks
+ * do: a member needs no privilege on the membership table (and cannot read
+ * who else is a member of what), while the answer is always about the
+ * calling role, which an owner-rights SQL function could not know.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "kpi.h"
+
+PG_FUNCTION_INFO_V1(kpi_visible_scopes);
+
+/* The owner of kpi.scope_member, who owns every table of the extension. */
+static Oid
+membership_owner(void)
+{
+	Oid			relid = get_relname_relid("scope_member", get_namespace_oid("kpi", false));
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("kpi.scope_member does not exist"),
+				 errhint("Update the extension: ALTER EXTENSION kpi UPDATE.")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * True when row-level security does not apply to the role on kpi's tables:
+ * superusers, roles with BYPASSRLS, and the owner (or a role that has the
+ * owner's privileges), exactly the roles PostgreSQL lets past the policies.
+ */
+bool
+kpi_sees_everything(Oid role)
+{
+	return has_bypassrls_privilege(role) || has_privs_of_role(role, membership_owner());
+}
+
+/* Plan of the subtree walk, prepared once per extension and backend. */
+static SPIPlanPtr plan_visible = NULL;
+
+/*
+ * kpi.visible_scopes(): the ids of the scopes the current role sees, in
+ * ascending order (an empty array when it is a member of none), or NULL
+ * when it sees everything.
+ */
+Datum
+kpi_visible_scopes(PG_FUNCTION_ARGS)
+{
+	Oid			caller = GetUserId();
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	Datum		result;
+	bool		isnull;
+
+	if (kpi_sees_everything(caller))
+		PG_RETURN_NULL();
+
+	owner = membership_owner();
+	kpi_plans_check();
+	SPI_connect();
+	kpi_prepare_into(&plan_visible,
+		"WITH RECURSIVE down(id) AS ("
+		"  SELECT m.scope_id FROM kpi.scope_member m"
+		"  JOIN pg_catalog.pg_roles g ON g.rolname OPERATOR(pg_catalog.=) m.role"
+		"  WHERE pg_catalog.pg_has_role($1, g.oid, 'USAGE')"
+		"  UNION"
+		"  SELECT s.id FROM kpi.scope s JOIN down d ON s.parent_id OPERATOR(pg_catalog.=) d.id"
+		") SELECT pg_catalog.array_agg(down.id ORDER BY down.id) FROM down",
+		1, argtypes, 0);
+
+	/*
+	 * Read as the owner; the caller's identity is the query's parameter.
+	 * An error restores the user id with the (sub)transaction's abort.
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	args[0] = ObjectIdGetDatum(caller);
+	if (SPI_execute_plan(plan_visible, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "kpi.visible_scopes: the membership query failed");
+	SetUserIdAndSecContext(save_userid, save_sec);
+
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		result = PointerGetDatum(construct_empty_array(INT8OID));
+	else
+		result = SPI_datumTransfer(result, false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
