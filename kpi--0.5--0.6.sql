@@ -249,8 +249,11 @@ DECLARE
     al kpi.alert;
     have_review boolean;
 BEGIN
+    -- FOR SHARE: a review being closed concurrently is waited for and then
+    -- seen closed, so no finding slips into a closed review
     SELECT * INTO rv FROM kpi.review r
-    WHERE r.id OPERATOR(pg_catalog.=) CASE WHEN TG_OP = 'DELETE' THEN OLD.review_id ELSE NEW.review_id END;
+    WHERE r.id OPERATOR(pg_catalog.=) CASE WHEN TG_OP = 'DELETE' THEN OLD.review_id ELSE NEW.review_id END
+    FOR SHARE;
     have_review := FOUND;   -- not when the review is being deleted, or unseen (the policy refuses then)
     IF have_review AND rv.state = 'closed' THEN
         PERFORM kpi.refuse(format('review %s is closed', rv.id),
