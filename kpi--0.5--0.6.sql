@@ -254,7 +254,13 @@ BEGIN
     SELECT * INTO rv FROM kpi.review r
     WHERE r.id OPERATOR(pg_catalog.=) CASE WHEN TG_OP = 'DELETE' THEN OLD.review_id ELSE NEW.review_id END
     FOR SHARE;
-    have_review := FOUND;   -- not when the review is being deleted, or unseen (the policy refuses then)
+    have_review := FOUND;   -- not when the review is being deleted, or is unknown or unseen
+    IF NOT have_review AND TG_OP <> 'DELETE' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'foreign_key_violation',
+            MESSAGE = format('unknown review id: %s', NEW.review_id),
+            HINT = 'A role sees the reviews of its scopes.';
+    END IF;
     IF have_review AND rv.state = 'closed' THEN
         PERFORM kpi.refuse(format('review %s is closed', rv.id),
                            'Its findings no longer change; hold the review again to correct them.',
@@ -589,7 +595,14 @@ BEGIN
             ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'kpi.lessons needs a query';
     END IF;
-    tsq := websearch_to_tsquery('pg_catalog.english'::regconfig, q);
+    -- English text search (stemming) for queries in ASCII; everything else,
+    -- Chinese above all, by substring, so ranking does not depend on the
+    -- locale the server's parser splits words with
+    IF q ~ '^[[:ascii:]]*$' THEN
+        tsq := websearch_to_tsquery('pg_catalog.english'::regconfig, q);
+    ELSE
+        tsq := ''::tsquery;
+    END IF;
     terms := kpi.search_terms(q, true);
     words := ARRAY(SELECT w FROM regexp_split_to_table(lower(q), '\s+') w WHERE w <> '');
     RETURN QUERY
