@@ -529,3 +529,60 @@ FROM (SELECT * FROM demo_value WHERE code = 'rd.launches' ORDER BY k) v \gset
 
 COMMIT;
 DROP FUNCTION pg_temp.demo_season(text, int);
+
+-- ---------------------------------------------------------------------
+-- The review (复盘) of 2026-Q2 for 华北大区: the supplier outage.
+-- Findings come from the alerts the outage raised (kpi.finding_from_alert),
+-- each with its root cause (根因) and lesson (经验教训); actions have
+-- owners (责任人) and due dates; one is overdue.  The alerts of the
+-- outage month are resolved with the finding that explains them.
+-- ---------------------------------------------------------------------
+BEGIN;
+INSERT INTO kpi.review (title, period, scope_id, held_at, facilitator, summary, state)
+VALUES ('2026年二季度华北大区经营复盘', '2026-Q2', kpi.scope_id('hq.north'), '2026-07-08 09:30+08',
+        '华北大区总经理 王磊',
+        '4—5月核心压缩机供应商停产，交付、产量与收入同时下滑；6月起恢复。', 'held');
+SELECT id AS demo_review FROM kpi.review WHERE title = '2026年二季度华北大区经营复盘' \gset
+
+CREATE TEMP TABLE demo_finding (code text, period text, kind text, category text, root_cause text, lesson text) ON COMMIT DROP;
+INSERT INTO demo_finding VALUES
+('supply.otd_rate', '2026-05', 'gap', 'supplier',
+ '唯一的压缩机供应商4月因环保整改停产六周，备选供应商尚未完成认证，华北工厂缺料停线。',
+ '关键物料至少保持两家合格供应商，备选供应商每年做一次小批量验证。'),
+('mfg.output', '2026-05', 'gap', 'material',
+ '缺料导致两条总装线停线，插单与换线频繁，设备综合效率同步下滑。',
+ '缺料预警要提前两周触发，生产计划按可用物料重排，而不是等到停线。'),
+('sales.revenue', '2026-Q2', 'gap', 'supplier',
+ '断货期间门店与工程渠道订单无法交付，部分客户转向竞品，二季度收入未达标。',
+ '断货时优先保障高毛利与战略客户订单，并主动告知客户预计到货时间。'),
+('service.complaint_rate', '2026-05', 'gap', 'process',
+ '延迟交付引发的客诉没有单独分类，客服无法向客户说明到货时间。',
+ '交付延迟类客诉要单独建类，客服系统接入订单预计到货时间。');
+
+SELECT count(kpi.finding_from_alert(a.id, :demo_review, f.root_cause, f.lesson, f.category, f.kind)) AS findings
+FROM demo_finding f
+JOIN kpi.alert a ON a.indicator_id = kpi.indicator_id(f.code) AND a.scope_id = kpi.scope_id('hq.north')
+                AND a.period OPERATOR(kpi.=) f.period::kpi.period AND a.state <> 'resolved' \gset
+-- and a success worth repeating
+INSERT INTO kpi.finding (review_id, indicator_id, kind, cause_category, summary, root_cause, lesson)
+VALUES (:demo_review, kpi.indicator_id('service.csat'), 'success', 'people', '断货期间客户满意度保持在目标以上',
+        '门店逐一回访受影响客户并提供延期补偿，客户理解度高。',
+        'Proactive call-backs with a small compensation keep customers loyal through a supply outage.');
+
+INSERT INTO kpi.action (finding_id, title, owner, due, state, outcome)
+SELECT f.id, v.title, v.owner, v.due::date, v.state, v.outcome
+FROM (VALUES
+    ('supply.otd_rate', '完成第二家压缩机供应商认证并下达首批订单', '采购总监 李娜', '2026-08-31', 'done', '8月20日通过认证，9月起每月供货三成'),
+    ('supply.otd_rate', '建立关键物料30天安全库存', '计划经理 赵强', '2026-09-30', 'in_progress', NULL),
+    ('mfg.output', '上线缺料预警看板（提前两周）', '生产总监 刘洋', '2026-12-15', 'open', NULL),
+    ('service.complaint_rate', '客服系统接入订单预计到货时间', '客服经理 陈静', '2027-01-31', 'open', NULL),
+    ('sales.revenue', '战略客户断货保障清单', '华北销售总监 孙伟', '2026-12-31', 'open', NULL)
+) v(code, title, owner, due, state, outcome)
+JOIN kpi.finding f ON f.review_id = :demo_review AND f.indicator_id = kpi.indicator_id(v.code);
+
+-- the outage month's alerts are resolved with the finding that explains them
+SELECT count(kpi.alert_resolve(a.id, '华北大区总经理 王磊', '二季度复盘已分析', f.id)) AS alerts_resolved
+FROM kpi.finding f
+JOIN kpi.alert a ON a.id = f.alert_id
+WHERE f.review_id = :demo_review AND a.state <> 'resolved' \gset
+COMMIT;

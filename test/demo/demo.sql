@@ -7,7 +7,11 @@
 --   3. the regions side by side on a few key indicators, from kpi.scorecard,
 --      against the quarter before and the same quarter last year;
 --   4. one region month by month, to see when things went wrong;
---   5. a check that ratio indicators are ratios of sums.
+--   5. a check that ratio indicators are ratios of sums;
+--   6. the alerts the load raised;
+--   7. the review (复盘) of the quarter for 华北大区: findings with root
+--      causes and lessons, actions with owners and due dates, the overdue
+--      ones, and a lessons search in Chinese and in English.
 \set QUIET on
 \pset footer off
 \pset null ''
@@ -155,3 +159,33 @@ ORDER BY c.severity, c.raised_at, c.id;
 
 
 \echo
+
+\echo
+\echo '7. Review (复盘) of 2026-Q2, 华北大区: findings, root causes, lessons (kpi.review, kpi.finding)'
+SELECT r.title, r.state, to_char(r.held_at AT TIME ZONE kpi.time_zone(), 'YYYY-MM-DD HH24:MI') AS held, r.facilitator
+FROM kpi.review r WHERE r.scope_id = kpi.scope_id('hq.north') AND r.period OPERATOR(kpi.=) '2026-Q2'::kpi.period;
+SELECT f.id, i.name AS indicator, f.kind, f.cause_category AS cause, f.root_cause AS "root cause 根因",
+       f.lesson AS "lesson 经验教训", CASE WHEN f.alert_id IS NOT NULL THEN a.period::text || ' ' || a.severity END AS "from alert"
+FROM kpi.finding f
+JOIN kpi.review r ON r.id = f.review_id
+JOIN kpi.indicator i ON i.id = f.indicator_id
+LEFT JOIN kpi.alert a ON a.id = f.alert_id
+WHERE r.scope_id = kpi.scope_id('hq.north') AND r.period OPERATOR(kpi.=) '2026-Q2'::kpi.period
+ORDER BY f.kind, f.id;
+
+\echo
+\echo '   actions (kpi.action), and those overdue today (kpi.overdue_action)'
+SELECT x.title AS action, x.owner AS "owner 责任人", x.due, x.state, x.outcome
+FROM kpi.action x JOIN kpi.finding f ON f.id = x.finding_id JOIN kpi.review r ON r.id = f.review_id
+WHERE r.scope_id = kpi.scope_id('hq.north') AND r.period OPERATOR(kpi.=) '2026-Q2'::kpi.period
+ORDER BY x.due, x.id;
+SELECT title AS action, owner, due, days_overdue, indicator_name AS indicator, scope_name AS scope
+FROM kpi.overdue_action ORDER BY days_overdue DESC;
+
+\echo
+\echo '   lessons search in Chinese: kpi.lessons(''缺料'')  (经验沉淀)'
+SELECT l.indicator, l.scope, l.period, round(l.rank::numeric, 3) AS rank, l.lesson
+FROM kpi.lessons('缺料') l;
+\echo '   and in English: kpi.lessons(''customers'')'
+SELECT l.indicator, l.scope, l.period, round(l.rank::numeric, 3) AS rank, l.lesson
+FROM kpi.lessons('customers') l;
