@@ -8,10 +8,21 @@
 #   the extension's config tables and the setval of its sequences), serial
 #   and -j 2, and --data-only -j 2 from the full custom dump, into databases
 #   where CREATE EXTENSION kpi already ran.
+# The database holds release 0.6's rows too: a scope membership of a role
+# (roles are cluster-wide, so the role exists wherever the dump is
+# restored), besides the demo's review two more (one closed, one planned)
+# with findings, actions (done, dropped, deleted, one changed by the
+# member under row-level security) and their history, and alerts resolved
+# with a finding, some with the finding they prompted: kpi.finding.alert_id
+# and kpi.alert.finding_id point at each other, a foreign key cycle the
+# restore must load in any order.
 # Every copy must equal the original: every table of schema kpi (found in
 # pg_tables, so new tables are covered), history and alerts included, the
 # sequences, kpi.rollup, the alert queue a consumer would claim and the
-# escalations that are due; kpi.verify() reports nothing anywhere.
+# escalations that are due, the alerts' follow-up, the lessons search and
+# what the member sees; kpi.verify() reports nothing anywhere.  The
+# restore writes no history of its own: kpi.review_history (and the other
+# history tables) have exactly the original's rows.
 # Runs against the cluster test.sh started (PGHOST, PGPORT, PGUSER).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -20,12 +31,16 @@ BINDIR=$("$PG_CONFIG" --bindir)
 psql_q() { PGOPTIONS="-c client_min_messages=warning" "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 work=$(mktemp -d)
 src=kpi_dump_src
+member=kpi_dump_reviewer   # a role, member of a scope (kpi.scope_member)
+member_created=0
 dbs=()
 cleanup() {
     local rc=$? db
     for db in $src "${dbs[@]}"; do
         psql_q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
     done
+    # after the databases: they hold the role's grants
+    [ "$member_created" = 1 ] && { psql_q -d postgres -c "DROP ROLE IF EXISTS $member" >/dev/null 2>&1 || true; }
     rm -rf "$work"
     return $rc
 }
@@ -62,6 +77,75 @@ SELECT kpi.alert_resolve(:a2, 'bob', '数据延迟，误报');
 SELECT kpi.alert_ack(:a3, 'carol');
 SELECT kpi.alert_resolve(:a3, 'carol', '已处理');
 SELECT kpi.alert_escalate(now() + interval '2 days');
+SQL
+
+# Release 0.6: reviews, findings, actions, their history; a member of
+# hq.north; alerts resolved with findings.  The role is the cluster's, so a
+# restore into another database of it finds it.
+if [ -z "$(psql_q -At -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = '$member'")" ]; then
+    psql_q -d postgres -c "CREATE ROLE $member NOLOGIN"
+    member_created=1
+fi
+psql_q -d $src -v member=$member >/dev/null <<'SQL'
+SET timezone = 'Asia/Shanghai';
+INSERT INTO kpi.scope_member (role, scope_id) VALUES (:'member', kpi.scope_id('hq.north'));
+-- what the member may touch (the rows it sees are its scopes')
+GRANT USAGE ON SCHEMA kpi TO :"member";
+GRANT SELECT ON kpi.review, kpi.finding, kpi.alert, kpi.review_history TO :"member";
+GRANT SELECT, UPDATE ON kpi.action TO :"member";
+-- the alerts the review takes up (open, not claimed by the queue above)
+SELECT a.id AS al_otd FROM kpi.alert a
+WHERE a.indicator_id = kpi.indicator_id('supply.otd_rate') AND a.scope_id = kpi.scope_id('hq.north')
+  AND a.period::text = '2026-Q2' AND a.state <> 'resolved' \gset
+SELECT a.id AS al_complaint FROM kpi.alert a
+WHERE a.indicator_id = kpi.indicator_id('service.complaint_rate') AND a.scope_id = kpi.scope_id('hq.north')
+  AND a.period::text = '2026-Q2' AND a.state <> 'resolved' \gset
+SELECT a.id AS al_south FROM kpi.alert a
+WHERE a.indicator_id = kpi.indicator_id('mfg.output') AND a.scope_id = kpi.scope_id('hq.south')
+  AND a.period::text = '2026-Q3' AND a.state <> 'resolved' \gset
+-- review 1: held, findings (one from an alert), actions, then closed
+INSERT INTO kpi.review (title, period, scope_id, held_at, facilitator, state)
+VALUES ('2026-Q2 华北大区供应与安装专项复盘', '2026-Q2', kpi.scope_id('hq.north'), '2026-07-08 14:00+08', '赵总', 'held')
+RETURNING id AS r1 \gset
+SELECT kpi.finding_from_alert(:al_otd, :r1, '二季度主力供应商产能不足，华北缺货',
+                              'Qualify a second supplier before the peak season; 关键物料双供应商',
+                              'supplier') AS f1 \gset
+INSERT INTO kpi.finding (review_id, indicator_id, kind, summary, root_cause, lesson)
+VALUES (:r1, kpi.indicator_id('service.complaint_rate'), 'gap', '投诉率连续超标',
+        '安装预约流程过长', 'Call back every installation within 24 hours')
+RETURNING id AS f2 \gset
+UPDATE kpi.finding SET cause_category = 'process' WHERE id = :f2;
+INSERT INTO kpi.finding (review_id, indicator_id, kind, summary, lesson)
+VALUES (:r1, kpi.indicator_id('sales.revenue'), 'success', '以旧换新带动销售', '补贴政策提前备货，经验可复制')
+RETURNING id AS f3 \gset
+-- actions: done (open -> in_progress -> done), dropped, one deleted, one
+-- moved on by the member (changed_by is the member)
+INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (:f1, '引入第二家供应商', '采购部 李娜', '2026-08-31')
+RETURNING id AS x1 \gset
+UPDATE kpi.action SET state = 'in_progress' WHERE id = :x1;
+UPDATE kpi.action SET state = 'done', outcome = '第二家供应商 8 月起供货' WHERE id = :x1;
+INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (:f1, '加急空运', '物流部', '2026-07-15')
+RETURNING id AS x2 \gset
+UPDATE kpi.action SET state = 'dropped', outcome = '第二家供应商已到位，无需空运' WHERE id = :x2;
+INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (:f2, '安装 24 小时回访', '客服部 王芳', '2026-09-30')
+RETURNING id AS x3 \gset
+INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (:f3, '重复录入', '销售部', '2026-12-31')
+RETURNING id AS x4 \gset
+DELETE FROM kpi.action WHERE id = :x4;
+SET ROLE :"member";
+UPDATE kpi.action SET state = 'in_progress' WHERE id = :x3;
+RESET ROLE;
+-- alerts resolved with findings: the one that prompted f1 (a cycle), and
+-- one with a finding that names no alert
+SELECT kpi.alert_resolve(:al_otd, 'dave', '见复盘', :f1);
+SELECT kpi.alert_resolve(:al_complaint, 'erin', NULL, :f2);
+UPDATE kpi.review SET state = 'closed', summary = '供应与安装两项整改，一项经验推广' WHERE id = :r1;
+-- review 2: planned, in a scope the member does not see, a finding from an
+-- alert left open
+INSERT INTO kpi.review (title, period, scope_id, held_at, state)
+VALUES ('2026-Q3 华南复盘', '2026-Q3', kpi.scope_id('hq.south'), '2026-10-20 10:00+08', 'planned')
+RETURNING id AS r2 \gset
+SELECT kpi.finding_from_alert(:al_south, :r2, '台风停产', 'Keep a typhoon stock of two weeks', 'environment');
 SQL
 
 # ---------------------------------------------------------------------
@@ -119,6 +203,23 @@ SELECT 'queue escalate', kpi.alert_escalate(now() + interval '30 days');
 SELECT 'queue escalated', a.id, a.escalation_level, a.assignee FROM kpi.alert a
 WHERE a.state = 'open' ORDER BY a.id;
 ROLLBACK;
+-- the review loop: every alert's follow-up, the lessons search (Chinese
+-- and English), the alerts and findings that point at each other
+SELECT 'followup', f.* FROM kpi.alert_followup f
+WHERE f.resolved_with IS NOT NULL OR f.findings IS NOT NULL ORDER BY f.alert_id;
+SELECT 'lessons 供应商', l.* FROM kpi.lessons('供应商') l;
+SELECT 'lessons supplier', l.* FROM kpi.lessons('supplier') l;
+SELECT 'cycle', a.id, f.id FROM kpi.alert a JOIN kpi.finding f ON f.id = a.finding_id AND f.alert_id = a.id
+ORDER BY a.id;
+-- what the member sees under row-level security (granted here too: a
+-- data-only restore brings no grants; all rolled back)
+BEGIN;
+GRANT USAGE ON SCHEMA kpi TO $member;
+GRANT SELECT ON kpi.review, kpi.finding, kpi.action, kpi.alert, kpi.review_history TO $member;
+SET LOCAL ROLE $member;
+SELECT 'member sees', kpi.visible_scopes(), (SELECT count(*) FROM kpi.review), (SELECT count(*) FROM kpi.finding),
+       (SELECT count(*) FROM kpi.action), (SELECT count(*) FROM kpi.alert), (SELECT count(*) FROM kpi.review_history);
+ROLLBACK;
 SELECT 'verify', count(*) FROM kpi.verify();
 SQL
 }
@@ -160,11 +261,34 @@ for t in $(sed -n 's/^table \([^|]*\)|.*/\1/p' "$work/src.txt"); do
 done
 grep -q '^rollup 2026-Q2 hq|' "$work/src.txt" || { echo "rollup returned no rows"; exit 1; }
 grep -q '^queue claim|' "$work/src.txt" || { echo "the source has no claimable alert"; exit 1; }
+# the review loop is there: an alert and the finding it prompted point at
+# each other, both lessons searches find something, the member sees the
+# reviews of hq.north and no other, a done action, history of every kind
+grep -q '^cycle|' "$work/src.txt" || { echo "no alert resolved with the finding it prompted"; exit 1; }
+grep -q '^lessons 供应商|' "$work/src.txt" && grep -q '^lessons supplier|' "$work/src.txt" ||
+    { echo "kpi.lessons() found nothing in the source"; exit 1; }
+psql_q -At -d $src >"$work/src.review.txt" <<'SQL'
+SELECT 'member should see', (SELECT count(*) FROM kpi.review r JOIN kpi.scope_tree t ON t.scope_id = r.scope_id
+                             WHERE t.ancestor_id = kpi.scope_id('hq.north')),
+       (SELECT count(*) FROM kpi.review);
+SELECT 'done actions', count(*) FROM kpi.action WHERE state = 'done';
+SELECT 'history', entity, op, count(*) FROM kpi.review_history GROUP BY entity, op ORDER BY 2, 3;
+SQL
+grep -q '^done actions|[1-9]' "$work/src.review.txt" || { echo "no done action in the source"; exit 1; }
+IFS='|' read -r _ should total < <(grep '^member should see|' "$work/src.review.txt") || true
+seen=$(sed -n 's/^member sees|[^|]*|\([0-9]*\)|.*/\1/p' "$work/src.txt")
+[ "$seen" = "$should" ] && [ "$seen" -gt 0 ] && [ "$seen" -lt "$total" ] ||
+    { echo "the member sees ${seen:-no} reviews, not the $should of hq.north out of $total"; exit 1; }
+for h in 'review|INSERT' 'review|UPDATE' 'finding|INSERT' 'finding|UPDATE' 'action|INSERT' 'action|UPDATE' 'action|DELETE'; do
+    grep -q "^history|$h|" "$work/src.review.txt" || { echo "the source has no $h history"; exit 1; }
+done
 n_tables=$(grep -c '^table ' "$work/src.txt")
 n_seq=$(grep -c '^sequence ' "$work/src.txt")
 n_rollup=$(grep -c '^rollup ' "$work/src.txt")
 n_queue=$(grep -c '^queue claim|' "$work/src.txt")
-echo "source: $n_tables tables, $n_seq sequences, $n_rollup rollup rows, $n_queue claimable alerts, verify 0"
+n_history=$(sed -n 's/^table review_history|\([0-9]*\)|.*/\1/p' "$work/src.txt")
+echo "source: $n_tables tables, $n_seq sequences, $n_rollup rollup rows, $n_queue claimable alerts," \
+     "$n_history review_history rows, verify 0"
 
 # ---------------------------------------------------------------------
 # The restores
@@ -203,13 +327,13 @@ restore() {
     [ -n "$errors" ] || echo "restore $label: FAILED: the restored database differs from the original"
     # (|| true after every head: pipefail would end the script on SIGPIPE)
     sed 's/^/    snapshot: /' "$work/$db.snap.err" | head -10 || true
-    # what differs: table, sequence and verify lines in full, rollup and
-    # queue lines counted, then the differing rows of each table
+    # what differs: table, sequence and verify lines in full, rollup, queue
+    # and review loop lines counted, then the differing rows of each table
     diff "$work/src.txt" "$work/$db.txt" >"$work/diff" || true
     echo "    diff of the snapshots (< original, > restored):"
     grep -E '^[<>] (table|sequence|verify)' "$work/diff" | sed 's/^/    /' || true
     local group
-    for group in rollup 'queue claim' 'queue escalate'; do
+    for group in rollup 'queue claim' 'queue escalate' followup lessons cycle 'member sees'; do
         grep -q "^[<>] $group" "$work/diff" || continue
         echo "    $group: $(grep -c "^< $group" "$work/diff" || true) lines of the original" \
              "and $(grep -c "^> $group" "$work/diff" || true) of the copy differ, e.g.:"
@@ -253,4 +377,4 @@ if [ $failed -ne 0 ]; then
     echo "dump/restore: some restores differ from the original"
     exit 1
 fi
-echo "dump/restore: every mode restores every table, sequence, rollup and the alert queue identically"
+echo "dump/restore: every mode restores every table, sequence, rollup, the alert queue and the review loop identically"
