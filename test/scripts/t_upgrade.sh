@@ -74,6 +74,17 @@ defs() {
         SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index i
         JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'kpi'::regnamespace
         UNION ALL
+        SELECT 'policy ' || p.polrelid::regclass || ' ' || p.polname || ' ' || p.polcmd || ' ' || p.polpermissive
+               || ' ' || coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' ' || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
+        FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE c.relnamespace = 'kpi'::regnamespace
+        UNION ALL
+        SELECT 'security ' || c.relname || ' ' || c.relrowsecurity || ' ' || c.relforcerowsecurity
+               || ' ' || coalesce(array_to_string(c.reloptions, ','), '') || ' ' || coalesce(c.relacl::text, '')
+        FROM pg_class c WHERE c.relnamespace = 'kpi'::regnamespace
+        UNION ALL
+        SELECT 'acl ' || p.oid::regprocedure::text || ' ' || coalesce(p.proacl::text, '')
+        FROM pg_proc p WHERE p.pronamespace = 'kpi'::regnamespace
+        UNION ALL
         SELECT 'config ' || array_to_string(extconfig::regclass[], ',') || ' ' || array_to_string(extcondition, ',')
         FROM pg_extension WHERE extname = 'kpi'
         ORDER BY 1"
