@@ -74,11 +74,11 @@ defs() {
         SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index i
         JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'kpi'::regnamespace
         UNION ALL
-        SELECT 'policy ' || p.polrelid::regclass || ' ' || p.polname || ' ' || p.polcmd || ' ' || p.polpermissive
+        SELECT 'policy ' || p.polrelid::regclass::text || ' ' || p.polname || ' ' || p.polcmd::text || ' ' || p.polpermissive::text
                || ' ' || coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' ' || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
         FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE c.relnamespace = 'kpi'::regnamespace
         UNION ALL
-        SELECT 'security ' || c.relname || ' ' || c.relrowsecurity || ' ' || c.relforcerowsecurity
+        SELECT 'security ' || c.relname || ' ' || c.relrowsecurity::text || ' ' || c.relforcerowsecurity::text
                || ' ' || coalesce(array_to_string(c.reloptions, ','), '') || ' ' || coalesce(c.relacl::text, '')
         FROM pg_class c WHERE c.relnamespace = 'kpi'::regnamespace
         UNION ALL
