@@ -59,6 +59,64 @@ ALTER FUNCTION kpi.period_gt(kpi.period, kpi.period) LEAKPROOF;
 ALTER FUNCTION kpi.period_ge(kpi.period, kpi.period) LEAKPROOF;
 
 -- ---------------------------------------------------------------------
+-- History is written with the owner's rights, so that no writer needs (or
+-- has) the right to write history of its own; kpi.actor() names the role
+-- that made the change.  A restore counts only when a superuser or the
+-- owner runs it (kpi.in_restore()).
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION kpi.actor() RETURNS name
+    AS 'MODULE_PATHNAME', 'kpi_actor'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION kpi.actor() IS
+    'the role a change is made by: the session''s role as SET ROLE leaves it, also inside owner-rights functions (where CURRENT_USER is the owner)';
+COMMENT ON FUNCTION kpi.in_restore() IS
+    'true in a session that restores a pg_dump dump (check_function_bodies and row_security both off) run by a superuser or the extension''s owner: triggers then derive no history or alerts, which the dump brings';
+
+CREATE OR REPLACE FUNCTION kpi.indicator_log() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET extra_float_digits = 1
+AS $$
+BEGIN
+    IF TG_TABLE_SCHEMA <> 'kpi' OR TG_TABLE_NAME <> 'indicator' OR TG_WHEN <> 'AFTER' OR TG_LEVEL <> 'ROW' THEN
+        RAISE EXCEPTION USING ERRCODE = 'E0001',   -- trigger_protocol_violated
+            MESSAGE = 'kpi.indicator_log() fires only AFTER ... FOR EACH ROW on kpi.indicator';
+    END IF;
+    IF (TG_OP = 'UPDATE' AND OLD IS NOT DISTINCT FROM NEW) OR kpi.in_restore() THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO kpi.indicator_history (indicator_id, op, changed_by, old_row, new_row)
+    VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, TG_OP, kpi.actor(),
+            CASE WHEN TG_OP <> 'INSERT' THEN pg_catalog.to_jsonb(OLD) END,
+            CASE WHEN TG_OP <> 'DELETE' THEN pg_catalog.to_jsonb(NEW) END);
+    RETURN NULL;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kpi.indicator_log() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION kpi.target_log() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r kpi.target;
+BEGIN
+    IF TG_TABLE_SCHEMA <> 'kpi' OR TG_TABLE_NAME <> 'target' OR TG_WHEN <> 'AFTER' OR TG_LEVEL <> 'ROW' THEN
+        RAISE EXCEPTION USING ERRCODE = 'E0001',   -- trigger_protocol_violated
+            MESSAGE = 'kpi.target_log() fires only AFTER ... FOR EACH ROW on kpi.target';
+    END IF;
+    IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+    IF (TG_OP = 'UPDATE' AND OLD IS NOT DISTINCT FROM NEW) OR kpi.in_restore() THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO kpi.target_history (target_id, indicator_id, scope_id, period, op, old_goal, new_goal, note, changed_by)
+    VALUES (r.id, r.indicator_id, r.scope_id, r.period, TG_OP,
+            CASE WHEN TG_OP <> 'INSERT' THEN OLD.goal END,
+            CASE WHEN TG_OP <> 'DELETE' THEN NEW.goal END, r.note, kpi.actor());
+    RETURN NULL;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kpi.target_log() FROM PUBLIC;
+
+-- ---------------------------------------------------------------------
 -- Reviews (复盘): a meeting for a period and a scope, its findings, the
 -- actions they lead to.  Every change is kept in kpi.review_history.
 -- ---------------------------------------------------------------------
@@ -182,7 +240,7 @@ COMMENT ON COLUMN kpi.review_history.entity_id IS 'the id of the changed row';
 COMMENT ON COLUMN kpi.review_history.op IS 'INSERT, UPDATE or DELETE';
 COMMENT ON COLUMN kpi.review_history.old_state IS 'the state before (reviews and actions; the kind for findings)';
 COMMENT ON COLUMN kpi.review_history.new_state IS 'the state after (reviews and actions; the kind for findings)';
-COMMENT ON COLUMN kpi.review_history.changed_by IS 'the role that made the change (the session''s role, as SET ROLE leaves it)';
+COMMENT ON COLUMN kpi.review_history.changed_by IS 'the role that made the change (kpi.actor(): the session''s role, as SET ROLE leaves it)';
 COMMENT ON COLUMN kpi.review_history.changed_at IS 'when';
 COMMENT ON COLUMN kpi.review_history.old_row IS 'the row before, as JSON';
 COMMENT ON COLUMN kpi.review_history.new_row IS 'the row after, as JSON';
@@ -275,7 +333,10 @@ BEGIN
     END IF;
     IF NEW.alert_id IS NOT NULL THEN
         SELECT * INTO al FROM kpi.alert a WHERE a.id OPERATOR(pg_catalog.=) NEW.alert_id;
-        IF FOUND AND al.indicator_id OPERATOR(pg_catalog.<>) NEW.indicator_id THEN
+        IF NOT FOUND THEN   -- unknown, or outside the writer's scopes
+            PERFORM kpi.alert_not_found(NEW.alert_id);
+        END IF;
+        IF al.indicator_id OPERATOR(pg_catalog.<>) NEW.indicator_id THEN
             PERFORM kpi.refuse(format('alert %s is about another indicator than finding %s', al.id, NEW.id),
                                'A finding and the alert that prompted it are about the same indicator.');
         END IF;
@@ -346,10 +407,7 @@ COMMENT ON FUNCTION kpi.action_check() IS 'trigger: check an action''s state, tr
 CREATE TRIGGER action_check BEFORE INSERT OR UPDATE ON kpi.action
     FOR EACH ROW EXECUTE FUNCTION kpi.action_check();
 
--- History is written with the owner's rights, so that no writer needs (or
--- has) the right to write history of its own.  The actor is the session's
--- role as SET ROLE leaves it: inside an owner-rights function CURRENT_USER
--- would be the owner.
+-- History is written with the owner's rights (see above).
 CREATE FUNCTION kpi.review_log() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET extra_float_digits = 1
 AS $$
@@ -388,7 +446,7 @@ BEGIN
     INSERT INTO kpi.review_history (review_id, entity, entity_id, op, old_state, new_state, changed_by,
                                     old_row, new_row)
     VALUES (rid, TG_TABLE_NAME, r.id, TG_OP, st_old, st_new,
-            coalesce(NULLIF(pg_catalog.current_setting('role'), 'none'), SESSION_USER),
+            kpi.actor(),
             CASE WHEN TG_OP <> 'INSERT' THEN pg_catalog.to_jsonb(OLD) END,
             CASE WHEN TG_OP <> 'DELETE' THEN pg_catalog.to_jsonb(NEW) END);
     RETURN NULL;

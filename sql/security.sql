@@ -56,7 +56,7 @@ INSERT INTO kpi.scope_member (role, scope_id) VALUES
     ('sec_region', kpi.scope_id('sec.n')), ('sec_branch', kpi.scope_id('sec.n.a')), ('sec_group', kpi.scope_id('sec.s'));
 GRANT USAGE ON SCHEMA kpi TO sec_region, sec_branch, sec_inherit, sec_none;
 GRANT SELECT ON ALL TABLES IN SCHEMA kpi TO sec_region, sec_branch, sec_inherit, sec_none;
-GRANT INSERT, UPDATE, DELETE ON kpi.measurement, kpi.target, kpi.target_history, kpi.review, kpi.finding, kpi.action
+GRANT INSERT, UPDATE, DELETE ON kpi.measurement, kpi.target, kpi.review, kpi.finding, kpi.action
     TO sec_region, sec_branch, sec_inherit, sec_none;
 GRANT UPDATE ON kpi.alert TO sec_region, sec_branch, sec_inherit, sec_none;
 GRANT INSERT ON kpi.alert_event TO sec_region, sec_branch, sec_inherit, sec_none;
@@ -133,6 +133,7 @@ RESET ROLE;
 -- alerts for the member as for anyone
 -- ---------------------------------------------------------------------
 SELECT id AS north_review FROM kpi.review WHERE title = 'North June' \gset
+SELECT a.id AS alert_c_early FROM kpi.alert a WHERE a.scope_id = kpi.scope_id('sec.s.c') \gset
 SELECT f.id AS north_finding FROM kpi.finding f JOIN kpi.review r ON r.id = f.review_id WHERE r.title = 'North June' \gset
 SELECT f.id AS south_finding FROM kpi.finding f JOIN kpi.review r ON r.id = f.review_id WHERE r.title = 'South June' \gset
 SET ROLE sec_branch;
@@ -144,7 +145,12 @@ UPDATE kpi.measurement SET value = 0 WHERE scope_id = kpi.scope_id('sec.n.b');
 DELETE FROM kpi.measurement WHERE scope_id = kpi.scope_id('sec.s.c');
 SELECT pg_temp.try($$UPDATE kpi.measurement SET scope_id = kpi.scope_id('sec.n.b') WHERE scope_id = kpi.scope_id('sec.n.a')$$);
 SELECT pg_temp.try($$SELECT kpi.set_target('sec.cost', 'sec.n.b', '2026-06', '<= 5')$$);
+-- history is written by kpi, as the member, without a right to write it
 SELECT kpi.set_target('sec.cost', 'sec.n.a', '2026-06', '<= 5') > 0 AS target_in_own_branch;
+SELECT op, changed_by FROM kpi.target_history WHERE indicator_id = kpi.indicator_id('sec.cost');
+SELECT pg_temp.try($$INSERT INTO kpi.target_history (target_id, indicator_id, scope_id, period, op) SELECT id, indicator_id, scope_id, period, 'UPDATE' FROM kpi.target$$);
+-- a finding cannot point at an alert of another scope
+SELECT pg_temp.try(format($$INSERT INTO kpi.finding (review_id, indicator_id, alert_id) SELECT id, kpi.indicator_id('sec.sales'), %s FROM kpi.review WHERE title = 'Branch A June'$$, :alert_c_early));
 SELECT pg_temp.try($$INSERT INTO kpi.review (title, period, scope_id) VALUES ('x', '2026-06', kpi.scope_id('sec.n'))$$);
 -- a finding for the region's review (unseen) is refused; for its own, fine
 SELECT pg_temp.try(format($$INSERT INTO kpi.finding (review_id, indicator_id) VALUES (%s, kpi.indicator_id('sec.sales'))$$, :north_review));
@@ -196,6 +202,14 @@ SET ROLE sec_branch;
 -- row_security off: an error, never the hidden rows
 SET row_security = off;
 SELECT pg_temp.try('SELECT count(*) FROM kpi.measurement');
+-- with check_function_bodies off too, a restore looks like this; only a
+-- superuser's or the owner's counts: the member's writes stay checked and logged
+SET check_function_bodies = off;
+SELECT kpi.in_restore() AS member_restoring;
+RESET ROLE;
+SELECT kpi.in_restore() AS owner_restoring;
+SET ROLE sec_branch;
+RESET check_function_bodies;
 RESET row_security;
 -- a hostile search_path changes nothing: the policies name every object
 SET search_path = sec_evil, pg_catalog, public;

@@ -9,6 +9,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_type.h"
 #include "utils/guc.h"
@@ -121,7 +122,14 @@ kpi_spi_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long tcount)
 bool
 kpi_restoring(void)
 {
-	return !check_function_bodies && !row_security;
+	/*
+	 * Anyone may turn both settings off, but only a restore by a superuser
+	 * or the owner counts: a restore skips checks and history, and
+	 * kpi.restore_guard() switches session_replication_role, which is not
+	 * an ordinary role's to change.  GetOuterUserId(): the session's role,
+	 * not the owner an owner-rights trigger runs as.
+	 */
+	return !check_function_bodies && !row_security && kpi_is_owner(GetOuterUserId());
 }
 
 PG_FUNCTION_INFO_V1(kpi_in_restore);

@@ -23,6 +23,8 @@ extern bool kpi_restoring(void);
 extern Oid	kpi_type_oid(const char *name);
 
 /* ---- row-level security by scope (security.c) --------------------------- */
+extern Oid	kpi_owner(void);
+extern bool kpi_is_owner(Oid role);
 extern bool kpi_sees_everything(Oid role);
 
 /* ---- the company's time zone (zone.c) ----------------------------------- */

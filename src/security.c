@@ -34,19 +34,23 @@
 #include "kpi.h"
 
 PG_FUNCTION_INFO_V1(kpi_visible_scopes);
+PG_FUNCTION_INFO_V1(kpi_actor);
 
-/* The owner of kpi.scope_member, who owns every table of the extension. */
-static Oid
-membership_owner(void)
+/*
+ * The owner of kpi's tables (the role that created the extension): the
+ * owner of kpi.measurement, which every release since 0.3 has.
+ */
+Oid
+kpi_owner(void)
 {
-	Oid			relid = get_relname_relid("scope_member", get_namespace_oid("kpi", false));
+	Oid			relid = get_relname_relid("measurement", get_namespace_oid("kpi", false));
 	HeapTuple	tup;
 	Oid			owner;
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("kpi.scope_member does not exist"),
+				 errmsg("kpi.measurement does not exist"),
 				 errhint("Update the extension: ALTER EXTENSION kpi UPDATE.")));
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
@@ -54,6 +58,13 @@ membership_owner(void)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+/* Is the role a superuser, the owner, or a role with the owner's privileges? */
+bool
+kpi_is_owner(Oid role)
+{
+	return superuser_arg(role) || has_privs_of_role(role, kpi_owner());
 }
 
 /*
@@ -64,7 +75,7 @@ membership_owner(void)
 bool
 kpi_sees_everything(Oid role)
 {
-	return has_bypassrls_privilege(role) || has_privs_of_role(role, membership_owner());
+	return has_bypassrls_privilege(role) || kpi_is_owner(role);
 }
 
 /* Plan of the subtree walk, prepared once per extension and backend. */
@@ -90,7 +101,7 @@ kpi_visible_scopes(PG_FUNCTION_ARGS)
 	if (kpi_sees_everything(caller))
 		PG_RETURN_NULL();
 
-	owner = membership_owner();
+	owner = kpi_owner();
 	kpi_plans_check();
 	SPI_connect();
 	kpi_prepare_into(&plan_visible,
@@ -122,4 +133,17 @@ kpi_visible_scopes(PG_FUNCTION_ARGS)
 		result = SPI_datumTransfer(result, false, -1);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * kpi.actor(): the role a change is made by, for the history: the session's
+ * role as SET ROLE leaves it.  Owner-rights triggers write the history, and
+ * inside them CURRENT_USER is the owner; the outer role is not.
+ */
+Datum
+kpi_actor(PG_FUNCTION_ARGS)
+{
+	char	   *name = GetUserNameFromId(GetOuterUserId(), false);
+
+	PG_RETURN_DATUM(DirectFunctionCall1(namein, CStringGetDatum(name)));
 }
