@@ -850,6 +850,15 @@ CREATE POLICY scope_member ON kpi.review_history FOR SELECT
     USING (EXISTS (SELECT FROM kpi.review r WHERE r.id OPERATOR(pg_catalog.=) review_history.review_id));
 
 -- ---------------------------------------------------------------------
+-- A company time zone restored after the measurements rebuilds kpi.actual
+-- in it: both triggers on kpi.setting fire in a restore too (0.5 meant
+-- setting_sync to, but re-enabled it for origin only after seeding the
+-- zone).  lock_for_change waits for the measurement loads in flight.
+-- ---------------------------------------------------------------------
+ALTER TABLE kpi.setting ENABLE ALWAYS TRIGGER setting_sync;
+ALTER TABLE kpi.setting ENABLE ALWAYS TRIGGER lock_for_change;
+
+-- ---------------------------------------------------------------------
 -- Dumps and restores (see release 0.5): the new tables keep their rows,
 -- and a restore loads them with the foreign key checks deferred.
 -- ---------------------------------------------------------------------

@@ -82,6 +82,17 @@ defs() {
                || ' ' || coalesce(array_to_string(c.reloptions, ','), '') || ' ' || coalesce(c.relacl::text, '')
         FROM pg_class c WHERE c.relnamespace = 'kpi'::regnamespace
         UNION ALL
+        SELECT 'trigger-state ' || t.tgrelid::regclass::text || ' ' || t.tgname || ' ' || t.tgenabled::text
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = 'kpi'::regnamespace AND NOT t.tgisinternal
+        UNION ALL
+        SELECT 'column-comment ' || c.relname || '.' || a.attname || ' ' || coalesce(col_description(c.oid, a.attnum), '')
+        FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE c.relnamespace = 'kpi'::regnamespace
+        UNION ALL
+        SELECT 'init-privs ' || pg_describe_object(i.classoid, i.objoid, i.objsubid) || ' ' || i.privtype::text || ' ' || i.initprivs::text
+        FROM pg_init_privs i JOIN pg_depend d ON d.classid = i.classoid AND d.objid = i.objoid AND d.deptype = 'e'
+        JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'kpi'
+        UNION ALL
         SELECT 'acl ' || p.oid::regprocedure::text || ' ' || coalesce(p.proacl::text, '')
         FROM pg_proc p WHERE p.pronamespace = 'kpi'::regnamespace
         UNION ALL
