@@ -222,12 +222,15 @@ SELECT pg_temp.try('SELECT kpi.repair()');
 -- membership cannot be self-granted
 SELECT pg_temp.try($$INSERT INTO kpi.scope_member (role, scope_id) VALUES ('sec_branch', kpi.scope_id('sec'))$$);
 RESET ROLE;
--- a role inheriting nothing (NOINHERIT) does not see its group's scopes
-ALTER ROLE sec_inherit NOINHERIT;
-SET ROLE sec_inherit;
+-- a role that does not inherit its group's privileges (NOINHERIT when the
+-- grant is made) does not see its group's scopes either
+CREATE ROLE sec_noinherit NOINHERIT IN ROLE sec_group;
+GRANT USAGE ON SCHEMA kpi TO sec_noinherit;
+SET ROLE sec_noinherit;
 SELECT kpi.visible_scopes() = '{}' AS sees_nothing;
 RESET ROLE;
-ALTER ROLE sec_inherit INHERIT;
+REVOKE USAGE ON SCHEMA kpi FROM sec_noinherit;
+DROP ROLE sec_noinherit;
 
 -- ---------------------------------------------------------------------
 -- The policies are on every table the SPEC protects
