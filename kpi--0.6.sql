@@ -2094,6 +2094,12 @@ CREATE TABLE kpi.finding (
     created_by     name NOT NULL DEFAULT CURRENT_USER,
     created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- English text search: the lesson weighs more (A) than the root cause
+    -- (B); stored, so matching and ranking parse no text
+    search_vector  tsvector GENERATED ALWAYS AS
+                   (pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.english'::regconfig, coalesce(lesson, '')), 'A')
+                    OPERATOR(pg_catalog.||)
+                    pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.english'::regconfig, coalesce(root_cause, '')), 'B')) STORED,
     CONSTRAINT finding_kind CHECK (kind IN ('gap', 'success'))
 );
 CREATE INDEX finding_review ON kpi.finding (review_id);
@@ -2564,9 +2570,9 @@ COMMENT ON FUNCTION kpi.search_terms(text, boolean) IS
 
 CREATE INDEX finding_terms ON kpi.finding
     USING gin (kpi.search_terms(coalesce(root_cause, '') || ' ' || coalesce(lesson, ''), false));
-CREATE INDEX finding_text ON kpi.finding
-    USING gin (pg_catalog.to_tsvector('pg_catalog.english'::regconfig,
-                                      coalesce(root_cause, '') || ' ' || coalesce(lesson, '')));
+COMMENT ON COLUMN kpi.finding.search_vector IS
+    'the lesson (weight A) and the root cause (weight B) for English text search (kept by PostgreSQL; kpi.lessons() searches it)';
+CREATE INDEX finding_text ON kpi.finding USING gin (search_vector);
 
 CREATE FUNCTION kpi.lessons(query text)
     RETURNS TABLE (finding_id bigint, indicator text, lesson text, rank real,
@@ -2600,9 +2606,7 @@ BEGIN
     WITH hit AS (
         SELECT f.*, coalesce(f.root_cause, '') || ' ' || coalesce(f.lesson, '') AS doc
         FROM kpi.finding f
-        WHERE (numnode(tsq) > 0
-               AND to_tsvector('pg_catalog.english'::regconfig,
-                               coalesce(f.root_cause, '') || ' ' || coalesce(f.lesson, '')) @@ tsq)
+        WHERE (numnode(tsq) > 0 AND f.search_vector @@ tsq)
            OR (cardinality(terms) > 0
                AND kpi.search_terms(coalesce(f.root_cause, '') || ' ' || coalesce(f.lesson, ''), false) @> terms
                AND NOT EXISTS (SELECT FROM unnest(words) w
@@ -2610,11 +2614,7 @@ BEGIN
     ), scored AS (
         SELECT h.*,
                -- text search: the lesson weighs more than the root cause
-               CASE WHEN numnode(tsq) > 0 THEN
-                    ts_rank(setweight(to_tsvector('pg_catalog.english'::regconfig, coalesce(h.lesson, '')), 'A')
-                            || setweight(to_tsvector('pg_catalog.english'::regconfig, coalesce(h.root_cause, '')), 'B'),
-                            tsq)
-               ELSE 0 END AS ts,
+               CASE WHEN numnode(tsq) > 0 THEN ts_rank(h.search_vector, tsq) ELSE 0 END AS ts,
                -- substrings: occurrences of each query word, in the lesson
                -- (1) and the root cause (0.4), the whole query as written
                -- (2), less for long texts

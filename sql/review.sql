@@ -232,8 +232,7 @@ SELECT id FROM kpi.finding f
 WHERE kpi.search_terms(coalesce(f.root_cause, '') || ' ' || coalesce(f.lesson, ''), false) @> kpi.search_terms('断货', true);
 EXPLAIN (COSTS OFF)
 SELECT id FROM kpi.finding f
-WHERE to_tsvector('pg_catalog.english'::regconfig, coalesce(f.root_cause, '') || ' ' || coalesce(f.lesson, ''))
-      @@ websearch_to_tsquery('pg_catalog.english'::regconfig, 'supplier');
+WHERE f.search_vector @@ websearch_to_tsquery('pg_catalog.english'::regconfig, 'supplier');
 RESET enable_seqscan;
 
 -- ---------------------------------------------------------------------
