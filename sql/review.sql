@@ -6,16 +6,6 @@ SET timezone = 'UTC';
 SET search_path = public;
 \set VERBOSITY terse
 
--- try(sql): run a statement, say 'ok' or its SQLSTATE and message
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    -- ids depend on what earlier suites created: masked
-    RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '(alert|finding|review|action|id:) [0-9]+', '\1 N', 'g');
-END
-$$;
 
 INSERT INTO kpi.scope (code, name) VALUES ('rv', '复盘集团');
 INSERT INTO kpi.scope (code, name, parent_id) VALUES ('rv.north', '华北', kpi.scope_id('rv')),
@@ -36,19 +26,19 @@ UPDATE kpi.review SET state = 'held', summary = '供应商断货拖累二季度'
 INSERT INTO kpi.review (title, period, scope_id, state) VALUES ('补记', '2026-05', kpi.scope_id('rv'), 'held')
 RETURNING state, held_at IS NOT NULL AS held_at_set;
 -- errors: state, transition, date, title, scope, period
-SELECT pg_temp.try($$INSERT INTO kpi.review (title, period, scope_id, state) VALUES ('x', '2026-Q2', kpi.scope_id('rv'), 'finished')$$);
-SELECT pg_temp.try($$INSERT INTO kpi.review (title, period, scope_id, held_at) VALUES ('x', '2026-Q2', kpi.scope_id('rv'), '2026-03-31 12:00+00')$$);
-SELECT pg_temp.try($$INSERT INTO kpi.review (title, period, scope_id) VALUES ('  ', '2026-Q2', kpi.scope_id('rv'))$$);
-SELECT pg_temp.try($$INSERT INTO kpi.review (title, period, scope_id) VALUES ('x', '2026-Q2', 999999)$$);
-SELECT pg_temp.try($$INSERT INTO kpi.review (title, period, scope_id) VALUES ('x', '2026-Q5', kpi.scope_id('rv'))$$);
-SELECT pg_temp.try($$INSERT INTO kpi.review (title, period, scope_id) VALUES ('x', '2026-Q2', kpi.scope_id('nowhere'))$$);
-SELECT pg_temp.try(format($$UPDATE kpi.review SET state = 'planned' WHERE id = %s$$, :rid));
-SELECT pg_temp.try(format($$UPDATE kpi.review SET held_at = '2026-01-01' WHERE id = %s$$, :rid));
+SELECT public.kpi_try($$INSERT INTO kpi.review (title, period, scope_id, state) VALUES ('x', '2026-Q2', kpi.scope_id('rv'), 'finished')$$);
+SELECT public.kpi_try($$INSERT INTO kpi.review (title, period, scope_id, held_at) VALUES ('x', '2026-Q2', kpi.scope_id('rv'), '2026-03-31 12:00+00')$$);
+SELECT public.kpi_try($$INSERT INTO kpi.review (title, period, scope_id) VALUES ('  ', '2026-Q2', kpi.scope_id('rv'))$$);
+SELECT public.kpi_try($$INSERT INTO kpi.review (title, period, scope_id) VALUES ('x', '2026-Q2', 999999)$$);
+SELECT public.kpi_try($$INSERT INTO kpi.review (title, period, scope_id) VALUES ('x', '2026-Q5', kpi.scope_id('rv'))$$);
+SELECT public.kpi_try($$INSERT INTO kpi.review (title, period, scope_id) VALUES ('x', '2026-Q2', kpi.scope_id('nowhere'))$$);
+SELECT public.kpi_try(format($$UPDATE kpi.review SET state = 'planned' WHERE id = %s$$, :rid));
+SELECT public.kpi_try(format($$UPDATE kpi.review SET held_at = '2026-01-01' WHERE id = %s$$, :rid));
 INSERT INTO kpi.review (title, period, scope_id) VALUES ('计划中', '2026-Q3', kpi.scope_id('rv.south'));
-SELECT pg_temp.try($$UPDATE kpi.review SET state = 'closed' WHERE title = '计划中'$$);
+SELECT public.kpi_try($$UPDATE kpi.review SET state = 'closed' WHERE title = '计划中'$$);
 -- the time zone decides the day: 2026-03-31 20:00 UTC is April 1 in Shanghai
 INSERT INTO kpi.setting (name, value) VALUES ('time_zone', 'Asia/Shanghai');
-SELECT pg_temp.try($$INSERT INTO kpi.review (title, period, scope_id, held_at) VALUES ('时区', '2026-Q2', kpi.scope_id('rv'), '2026-03-31 20:00+00')$$);
+SELECT public.kpi_try($$INSERT INTO kpi.review (title, period, scope_id, held_at) VALUES ('时区', '2026-Q2', kpi.scope_id('rv'), '2026-03-31 20:00+00')$$);
 DELETE FROM kpi.setting WHERE name = 'time_zone';
 DELETE FROM kpi.review WHERE title IN ('时区', '补记');
 
@@ -66,12 +56,12 @@ VALUES (:rid, kpi.indicator_id('rv.output'), 'success',
         'Overtime shifts recovered the output lost in April', 'Plan overtime early when a supplier fails')
 RETURNING kind, scope_id = kpi.scope_id('rv.north') AS review_scope;
 SELECT max(id) AS f2 FROM kpi.finding \gset
-SELECT pg_temp.try(format($$INSERT INTO kpi.finding (review_id, indicator_id, kind) VALUES (%s, kpi.indicator_id('rv.revenue'), 'failure')$$, :rid));
-SELECT pg_temp.try(format($$INSERT INTO kpi.finding (review_id, indicator_id, kind) VALUES (%s, kpi.indicator_id('rv.revenue'), NULL)$$, :rid));
-SELECT pg_temp.try(format($$INSERT INTO kpi.finding (review_id, indicator_id, scope_id) VALUES (%s, kpi.indicator_id('rv.revenue'), kpi.scope_id('rv.south'))$$, :rid));
-SELECT pg_temp.try(format($$INSERT INTO kpi.finding (review_id, indicator_id, scope_id) VALUES (%s, kpi.indicator_id('rv.revenue'), kpi.scope_id('rv'))$$, :rid));
-SELECT pg_temp.try($$INSERT INTO kpi.finding (review_id, indicator_id) VALUES (999999, kpi.indicator_id('rv.revenue'))$$);
-SELECT pg_temp.try(format($$INSERT INTO kpi.finding (review_id, indicator_id) VALUES (%s, 999999)$$, :rid));
+SELECT public.kpi_try(format($$INSERT INTO kpi.finding (review_id, indicator_id, kind) VALUES (%s, kpi.indicator_id('rv.revenue'), 'failure')$$, :rid));
+SELECT public.kpi_try(format($$INSERT INTO kpi.finding (review_id, indicator_id, kind) VALUES (%s, kpi.indicator_id('rv.revenue'), NULL)$$, :rid));
+SELECT public.kpi_try(format($$INSERT INTO kpi.finding (review_id, indicator_id, scope_id) VALUES (%s, kpi.indicator_id('rv.revenue'), kpi.scope_id('rv.south'))$$, :rid));
+SELECT public.kpi_try(format($$INSERT INTO kpi.finding (review_id, indicator_id, scope_id) VALUES (%s, kpi.indicator_id('rv.revenue'), kpi.scope_id('rv'))$$, :rid));
+SELECT public.kpi_try($$INSERT INTO kpi.finding (review_id, indicator_id) VALUES (999999, kpi.indicator_id('rv.revenue'))$$);
+SELECT public.kpi_try(format($$INSERT INTO kpi.finding (review_id, indicator_id) VALUES (%s, 999999)$$, :rid));
 
 -- ---------------------------------------------------------------------
 -- Actions: open -> in_progress -> done | dropped
@@ -86,31 +76,31 @@ SELECT id AS a2 FROM kpi.action WHERE title = '建立关键物料安全库存' \
 SELECT id AS a3 FROM kpi.action WHERE title = 'Overtime playbook' \gset
 UPDATE kpi.action SET state = 'in_progress' WHERE id = :a1 RETURNING state, closed_at;
 -- dropping needs a reason
-SELECT pg_temp.try(format($$UPDATE kpi.action SET state = 'dropped' WHERE id = %s$$, :a1));
-SELECT pg_temp.try(format($$UPDATE kpi.action SET state = 'dropped', outcome = ' ' WHERE id = %s$$, :a1));
+SELECT public.kpi_try(format($$UPDATE kpi.action SET state = 'dropped' WHERE id = %s$$, :a1));
+SELECT public.kpi_try(format($$UPDATE kpi.action SET state = 'dropped', outcome = ' ' WHERE id = %s$$, :a1));
 UPDATE kpi.action SET state = 'done', outcome = '第二家供应商 8 月通过认证' WHERE id = :a1
 RETURNING state, closed_at IS NOT NULL AS closed;
 -- done is final; a later edit of the outcome keeps closed_at
 SELECT closed_at AS a1_closed FROM kpi.action WHERE id = :a1 \gset
-SELECT pg_temp.try(format($$UPDATE kpi.action SET state = 'open' WHERE id = %s$$, :a1));
-SELECT pg_temp.try(format($$UPDATE kpi.action SET state = 'in_progress' WHERE id = %s$$, :a1));
-SELECT pg_temp.try(format($$UPDATE kpi.action SET state = 'dropped', outcome = 'x' WHERE id = %s$$, :a1));
+SELECT public.kpi_try(format($$UPDATE kpi.action SET state = 'open' WHERE id = %s$$, :a1));
+SELECT public.kpi_try(format($$UPDATE kpi.action SET state = 'in_progress' WHERE id = %s$$, :a1));
+SELECT public.kpi_try(format($$UPDATE kpi.action SET state = 'dropped', outcome = 'x' WHERE id = %s$$, :a1));
 UPDATE kpi.action SET outcome = '第二家供应商 8 月通过认证，9 月起供货' WHERE id = :a1;
 SELECT closed_at = :'a1_closed' AS closed_at_kept FROM kpi.action WHERE id = :a1;
 -- closed_at cannot be forged on an open action
-SELECT pg_temp.try(format($$UPDATE kpi.action SET closed_at = now() WHERE id = %s$$, :a2));
+SELECT public.kpi_try(format($$UPDATE kpi.action SET closed_at = now() WHERE id = %s$$, :a2));
 SELECT closed_at FROM kpi.action WHERE id = :a2;
 -- open straight to dropped, with a reason, is allowed
 INSERT INTO kpi.action (finding_id, title, owner, due, state, outcome)
 VALUES (:f2, '临时方案', 'ops', '2026-07-31', 'dropped', '供应恢复，不再需要') RETURNING state, closed_at IS NOT NULL AS closed;
 -- errors: state, dates, owner, title, finding
-SELECT pg_temp.try(format($$INSERT INTO kpi.action (finding_id, title, owner, due, state) VALUES (%s, 'x', 'y', '2026-09-30', 'blocked')$$, :f1));
-SELECT pg_temp.try(format($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (%s, 'x', 'y', '2026-03-31')$$, :f1));
-SELECT pg_temp.try(format($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (%s, 'x', 'y', NULL)$$, :f1));
-SELECT pg_temp.try(format($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (%s, 'x', '', '2026-09-30')$$, :f1));
-SELECT pg_temp.try(format($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (%s, '', 'y', '2026-09-30')$$, :f1));
-SELECT pg_temp.try($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (999999, 'x', 'y', '2026-09-30')$$);
-SELECT pg_temp.try(format($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (%s, 'x', 'y', '2026-02-30')$$, :f1));
+SELECT public.kpi_try(format($$INSERT INTO kpi.action (finding_id, title, owner, due, state) VALUES (%s, 'x', 'y', '2026-09-30', 'blocked')$$, :f1));
+SELECT public.kpi_try(format($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (%s, 'x', 'y', '2026-03-31')$$, :f1));
+SELECT public.kpi_try(format($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (%s, 'x', 'y', NULL)$$, :f1));
+SELECT public.kpi_try(format($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (%s, 'x', '', '2026-09-30')$$, :f1));
+SELECT public.kpi_try(format($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (%s, '', 'y', '2026-09-30')$$, :f1));
+SELECT public.kpi_try($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (999999, 'x', 'y', '2026-09-30')$$);
+SELECT public.kpi_try(format($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (%s, 'x', 'y', '2026-02-30')$$, :f1));
 
 -- ---------------------------------------------------------------------
 -- kpi.overdue_action: not done or dropped, due before the company's today
@@ -122,9 +112,9 @@ FROM kpi.overdue_action WHERE scope LIKE 'rv%' ORDER BY action_id;
 -- A closed review takes no more findings; held again, it does
 -- ---------------------------------------------------------------------
 UPDATE kpi.review SET state = 'closed' WHERE id = :rid RETURNING state;
-SELECT pg_temp.try(format($$INSERT INTO kpi.finding (review_id, indicator_id) VALUES (%s, kpi.indicator_id('rv.revenue'))$$, :rid));
-SELECT pg_temp.try(format($$UPDATE kpi.finding SET lesson = 'x' WHERE id = %s$$, :f1));
-SELECT pg_temp.try(format($$DELETE FROM kpi.finding WHERE id = %s$$, :f1));
+SELECT public.kpi_try(format($$INSERT INTO kpi.finding (review_id, indicator_id) VALUES (%s, kpi.indicator_id('rv.revenue'))$$, :rid));
+SELECT public.kpi_try(format($$UPDATE kpi.finding SET lesson = 'x' WHERE id = %s$$, :f1));
+SELECT public.kpi_try(format($$DELETE FROM kpi.finding WHERE id = %s$$, :f1));
 -- actions outlive the review
 UPDATE kpi.action SET state = 'in_progress' WHERE id = :a2 RETURNING state;
 UPDATE kpi.review SET state = 'held' WHERE id = :rid RETURNING state;
@@ -139,7 +129,7 @@ INSERT INTO kpi.scope_member (role, scope_id) VALUES ('kpi_review_clerk', kpi.sc
 SET ROLE kpi_review_clerk;
 UPDATE kpi.action SET state = 'done', outcome = '安全库存 15 天' WHERE id = :a2;
 -- a clerk cannot write history of its own
-SELECT pg_temp.try($$INSERT INTO kpi.review_history (review_id, entity, entity_id, op, changed_by) VALUES (1, 'review', 1, 'INSERT', 'x')$$);
+SELECT public.kpi_try($$INSERT INTO kpi.review_history (review_id, entity, entity_id, op, changed_by) VALUES (1, 'review', 1, 'INSERT', 'x')$$);
 RESET ROLE;
 SELECT h.entity, h.op, h.old_state, h.new_state,
        CASE h.changed_by WHEN CURRENT_USER THEN 'owner' ELSE h.changed_by END AS actor,
@@ -168,19 +158,19 @@ SELECT indicator, scope, period, state, severity, resolved_with, findings = ARRA
 FROM kpi.alert_followup WHERE alert_id = :alert;
 -- errors: unknown alert, unknown review, an alert outside the review's scope,
 -- a finding about another indicator
-SELECT pg_temp.try(format('SELECT kpi.finding_from_alert(999999, %s)', :rid));
-SELECT pg_temp.try(format('SELECT kpi.finding_from_alert(%s, 999999)', :alert));
+SELECT public.kpi_try(format('SELECT kpi.finding_from_alert(999999, %s)', :rid));
+SELECT public.kpi_try(format('SELECT kpi.finding_from_alert(%s, 999999)', :alert));
 INSERT INTO kpi.review (title, period, scope_id) VALUES ('华南', '2026-Q2', kpi.scope_id('rv.south'));
-SELECT pg_temp.try(format($$SELECT kpi.finding_from_alert(%s, (SELECT id FROM kpi.review WHERE title = '华南'))$$, :alert));
-SELECT pg_temp.try(format('SELECT kpi.alert_resolve(%s, %L, NULL, %s)', :alert, 'alice', :f2));
-SELECT pg_temp.try(format('SELECT kpi.alert_resolve(%s, %L, NULL, 999999)', :alert, 'alice'));
-SELECT pg_temp.try(format($$INSERT INTO kpi.finding (review_id, indicator_id, alert_id) VALUES (%s, kpi.indicator_id('rv.output'), %s)$$, :rid, :alert));
+SELECT public.kpi_try(format($$SELECT kpi.finding_from_alert(%s, (SELECT id FROM kpi.review WHERE title = '华南'))$$, :alert));
+SELECT public.kpi_try(format('SELECT kpi.alert_resolve(%s, %L, NULL, %s)', :alert, 'alice', :f2));
+SELECT public.kpi_try(format('SELECT kpi.alert_resolve(%s, %L, NULL, 999999)', :alert, 'alice'));
+SELECT public.kpi_try(format($$INSERT INTO kpi.finding (review_id, indicator_id, alert_id) VALUES (%s, kpi.indicator_id('rv.output'), %s)$$, :rid, :alert));
 -- resolve with the finding: the pointer is kept, the event says so
 SELECT state, finding_id = :f3 AS with_finding FROM kpi.alert_resolve(:alert, 'alice', '已处理', :f3);
 SELECT kind, actor, note = format('已处理 (finding %s)', :f3) AS note_names_finding FROM kpi.alert_event WHERE alert_id = :alert AND kind = 'resolve';
 SELECT resolved_with = :f3 AS resolved_with FROM kpi.alert_followup WHERE alert_id = :alert;
 -- a resolved alert takes no second resolution
-SELECT pg_temp.try(format('SELECT kpi.alert_resolve(%s, %L)', :alert, 'alice'));
+SELECT public.kpi_try(format('SELECT kpi.alert_resolve(%s, %L)', :alert, 'alice'));
 
 -- ---------------------------------------------------------------------
 -- kpi.search_terms: words and CJK characters and pairs, under any locale
@@ -221,7 +211,7 @@ SELECT lesson FROM kpi.lessons('压缩') WHERE scope LIKE 'rv%';
 SELECT count(*) FROM kpi.lessons('台风');
 SELECT count(*) FROM kpi.lessons('typhoon');
 -- empty and NULL queries
-SELECT pg_temp.try($$SELECT * FROM kpi.lessons('   ')$$);
+SELECT public.kpi_try($$SELECT * FROM kpi.lessons('   ')$$);
 SELECT count(*) FROM kpi.lessons(NULL);
 -- result columns as the SPEC names them
 SELECT pg_get_function_result('kpi.lessons(text)'::regprocedure);

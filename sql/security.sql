@@ -8,15 +8,6 @@ SET search_path = public;
 SET client_min_messages = warning;
 \set VERBOSITY terse
 
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    -- ids depend on what earlier suites created: masked
-    RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '(alert|finding|review|action|id:) [0-9]+', '\1 N', 'g');
-END
-$$;
 
 -- sec > sec.n (sec.n.a, sec.n.b), sec.s (sec.s.c)
 INSERT INTO kpi.scope (code, name) VALUES ('sec', 'Secure Co');
@@ -62,7 +53,7 @@ GRANT UPDATE ON kpi.alert TO sec_region, sec_branch, sec_inherit, sec_none;
 GRANT INSERT ON kpi.alert_event TO sec_region, sec_branch, sec_inherit, sec_none;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA kpi TO sec_region, sec_branch, sec_inherit, sec_none;
 -- a membership names an existing role
-SELECT pg_temp.try($$INSERT INTO kpi.scope_member (role, scope_id) VALUES ('sec_nobody', kpi.scope_id('sec'))$$);
+SELECT public.kpi_try($$INSERT INTO kpi.scope_member (role, scope_id) VALUES ('sec_nobody', kpi.scope_id('sec'))$$);
 
 -- what a role sees: scope codes per protected table and view
 CREATE FUNCTION pg_temp.seen() RETURNS TABLE (relation text, scopes text)
@@ -138,26 +129,26 @@ SELECT f.id AS north_finding FROM kpi.finding f JOIN kpi.review r ON r.id = f.re
 SELECT f.id AS south_finding FROM kpi.finding f JOIN kpi.review r ON r.id = f.review_id WHERE r.title = 'South June' \gset
 SET ROLE sec_branch;
 SELECT kpi.record('sec.sales', 'sec.n.a', 5, '2026-06-11') > 0 AS recorded_in_own_branch;
-SELECT pg_temp.try($$SELECT kpi.record('sec.sales', 'sec.n.b', 5, '2026-06-11')$$);
-SELECT pg_temp.try($$SELECT kpi.record('sec.sales', 'sec.n', 5, '2026-06-11')$$);
+SELECT public.kpi_try($$SELECT kpi.record('sec.sales', 'sec.n.b', 5, '2026-06-11')$$);
+SELECT public.kpi_try($$SELECT kpi.record('sec.sales', 'sec.n', 5, '2026-06-11')$$);
 -- rows it cannot see are not touched; a row cannot be moved out of its subtree
 UPDATE kpi.measurement SET value = 0 WHERE scope_id = kpi.scope_id('sec.n.b');
 DELETE FROM kpi.measurement WHERE scope_id = kpi.scope_id('sec.s.c');
-SELECT pg_temp.try($$UPDATE kpi.measurement SET scope_id = kpi.scope_id('sec.n.b') WHERE scope_id = kpi.scope_id('sec.n.a')$$);
-SELECT pg_temp.try($$SELECT kpi.set_target('sec.cost', 'sec.n.b', '2026-06', '<= 5')$$);
+SELECT public.kpi_try($$UPDATE kpi.measurement SET scope_id = kpi.scope_id('sec.n.b') WHERE scope_id = kpi.scope_id('sec.n.a')$$);
+SELECT public.kpi_try($$SELECT kpi.set_target('sec.cost', 'sec.n.b', '2026-06', '<= 5')$$);
 -- history is written by kpi, as the member, without a right to write it
 SELECT kpi.set_target('sec.cost', 'sec.n.a', '2026-06', '<= 5') > 0 AS target_in_own_branch;
 SELECT op, changed_by FROM kpi.target_history WHERE indicator_id = kpi.indicator_id('sec.cost');
-SELECT pg_temp.try($$INSERT INTO kpi.target_history (target_id, indicator_id, scope_id, period, op) SELECT id, indicator_id, scope_id, period, 'UPDATE' FROM kpi.target$$);
+SELECT public.kpi_try($$INSERT INTO kpi.target_history (target_id, indicator_id, scope_id, period, op) SELECT id, indicator_id, scope_id, period, 'UPDATE' FROM kpi.target$$);
 -- a finding cannot point at an alert of another scope
-SELECT pg_temp.try(format($$INSERT INTO kpi.finding (review_id, indicator_id, alert_id) SELECT id, kpi.indicator_id('sec.sales'), %s FROM kpi.review WHERE title = 'Branch A June'$$, :alert_c_early));
-SELECT pg_temp.try($$INSERT INTO kpi.review (title, period, scope_id) VALUES ('x', '2026-06', kpi.scope_id('sec.n'))$$);
+SELECT public.kpi_try(format($$INSERT INTO kpi.finding (review_id, indicator_id, alert_id) SELECT id, kpi.indicator_id('sec.sales'), %s FROM kpi.review WHERE title = 'Branch A June'$$, :alert_c_early));
+SELECT public.kpi_try($$INSERT INTO kpi.review (title, period, scope_id) VALUES ('x', '2026-06', kpi.scope_id('sec.n'))$$);
 -- a finding for the region's review (unseen) is refused; for its own, fine
-SELECT pg_temp.try(format($$INSERT INTO kpi.finding (review_id, indicator_id) VALUES (%s, kpi.indicator_id('sec.sales'))$$, :north_review));
-SELECT pg_temp.try($$INSERT INTO kpi.finding (review_id, indicator_id) SELECT id, kpi.indicator_id('sec.sales') FROM kpi.review WHERE title = 'Branch A June'$$);
-SELECT pg_temp.try(format($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (%s, 'sneak', 'me', '2026-07-01')$$, :north_finding));
+SELECT public.kpi_try(format($$INSERT INTO kpi.finding (review_id, indicator_id) VALUES (%s, kpi.indicator_id('sec.sales'))$$, :north_review));
+SELECT public.kpi_try($$INSERT INTO kpi.finding (review_id, indicator_id) SELECT id, kpi.indicator_id('sec.sales') FROM kpi.review WHERE title = 'Branch A June'$$);
+SELECT public.kpi_try(format($$INSERT INTO kpi.action (finding_id, title, owner, due) VALUES (%s, 'sneak', 'me', '2026-07-01')$$, :north_finding));
 -- an unseen review is not closed (no row matches)
-SELECT pg_temp.try(format($$UPDATE kpi.review SET state = 'closed' WHERE id = %s$$, :north_review));
+SELECT public.kpi_try(format($$UPDATE kpi.review SET state = 'closed' WHERE id = %s$$, :north_review));
 RESET ROLE;
 -- as the owner: the branch's writes arrived, the others' rows are intact
 SELECT s.code, a.period, a.value, a.status FROM kpi.actual a JOIN kpi.scope s ON s.id = a.scope_id
@@ -173,20 +164,20 @@ SELECT a.id AS alert_c FROM kpi.alert a WHERE a.scope_id = kpi.scope_id('sec.s.c
 SELECT a.id AS alert_b FROM kpi.alert a WHERE a.scope_id = kpi.scope_id('sec.n.b') AND a.state = 'open' \gset
 SET ROLE sec_region;
 SELECT s.code, c.claimed_by FROM kpi.alert_claim('north-bot', 10) c JOIN kpi.scope s ON s.id = c.scope_id ORDER BY 1;
-SELECT pg_temp.try(format('SELECT kpi.alert_ack(%s, %L)', :alert_c, 'north'));
-SELECT pg_temp.try(format('SELECT kpi.alert_resolve(%s, %L)', :alert_c, 'north'));
-SELECT pg_temp.try(format('SELECT kpi.finding_from_alert(%s, 1)', :alert_c));
+SELECT public.kpi_try(format('SELECT kpi.alert_ack(%s, %L)', :alert_c, 'north'));
+SELECT public.kpi_try(format('SELECT kpi.alert_resolve(%s, %L)', :alert_c, 'north'));
+SELECT public.kpi_try(format('SELECT kpi.finding_from_alert(%s, 1)', :alert_c));
 SELECT (kpi.alert_ack(:alert_b, 'north')).state AS own_alert;
 -- a finding the region cannot see cannot be used to resolve its alert
-SELECT pg_temp.try(format($$SELECT kpi.alert_resolve(%s, 'north', NULL, %s)$$, :alert_b, :south_finding));
+SELECT public.kpi_try(format($$SELECT kpi.alert_resolve(%s, 'north', NULL, %s)$$, :alert_b, :south_finding));
 RESET ROLE;
 SET ROLE sec_none;
 SELECT count(*) AS claimed FROM kpi.alert_claim('nobody', 10);
-SELECT pg_temp.try(format('SELECT kpi.alert_ack(%s, %L)', :alert_b, 'nobody'));
+SELECT public.kpi_try(format('SELECT kpi.alert_ack(%s, %L)', :alert_b, 'nobody'));
 SELECT kpi.alert_escalate() AS escalated;
 RESET ROLE;
 -- the owner gets the plain error for an unknown id
-SELECT pg_temp.try('SELECT kpi.alert_ack(999999, ''me'')');
+SELECT public.kpi_try('SELECT kpi.alert_ack(999999, ''me'')');
 
 -- ---------------------------------------------------------------------
 -- No way around it
@@ -201,7 +192,7 @@ GRANT USAGE ON SCHEMA sec_evil TO PUBLIC;
 SET ROLE sec_branch;
 -- row_security off: an error, never the hidden rows
 SET row_security = off;
-SELECT pg_temp.try('SELECT count(*) FROM kpi.measurement');
+SELECT public.kpi_try('SELECT count(*) FROM kpi.measurement');
 -- with check_function_bodies off too, a restore looks like this; only a
 -- superuser's or the owner's counts: the member's writes stay checked and logged
 SET check_function_bodies = off;
@@ -217,10 +208,10 @@ SELECT count(DISTINCT scope_id) AS scopes_seen FROM kpi.measurement;
 SELECT count(DISTINCT scope) AS scopes_seen FROM kpi.scorecard WHERE scope LIKE 'sec%';
 SET search_path = public;
 -- the owner-rights functions stay the owner's
-SELECT pg_temp.try('SELECT kpi.actual_rebuild()');
-SELECT pg_temp.try('SELECT kpi.repair()');
+SELECT public.kpi_try('SELECT kpi.actual_rebuild()');
+SELECT public.kpi_try('SELECT kpi.repair()');
 -- membership cannot be self-granted
-SELECT pg_temp.try($$INSERT INTO kpi.scope_member (role, scope_id) VALUES ('sec_branch', kpi.scope_id('sec'))$$);
+SELECT public.kpi_try($$INSERT INTO kpi.scope_member (role, scope_id) VALUES ('sec_branch', kpi.scope_id('sec'))$$);
 RESET ROLE;
 -- a role that does not inherit its group's privileges (NOINHERIT when the
 -- grant is made) does not see its group's scopes either

@@ -29,3 +29,14 @@ FROM public.kpi_member m
 WHERE NOT EXISTS (SELECT FROM pg_description c
                   WHERE c.classoid = m.classid AND c.objoid = m.objid AND c.objsubid = 0)
 ORDER BY 1;
+-- kpi_try(sql): run a statement, say 'ok' or its SQLSTATE and message,
+-- with the ids in messages masked (they depend on what earlier suites
+-- created).  Later suites use it.
+CREATE FUNCTION public.kpi_try(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '(alert|finding|review|action|id:) [0-9]+', '\1 N', 'g');
+END
+$$;
