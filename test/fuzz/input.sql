@@ -64,3 +64,37 @@ BEGIN
   END LOOP;
   RAISE NOTICE 'mutated values: % parsed, % rejected', ok, bad;
 END $$;
+-- kpi.search_terms (the lessons search): random text from a mix of ASCII,
+-- Latin letters, punctuation, full-width forms, kana, Hangul and Han; no
+-- error, sorted and distinct terms, and the property the search rests on:
+-- the query terms of any substring are contained in the text's terms.
+DO $$
+DECLARE doc text; q text; n int := 0; s int; l int;
+  alphabet text := 'ab Z9-,.é供应商断货华北缺料。，、！ＡＢ１カタ한국語ñ' || chr(12288) || chr(160);
+  terms text[]; qterms text[];
+BEGIN
+  PERFORM setseed(0.3);
+  FOR i IN 1 .. 20000 LOOP
+    doc := '';
+    FOR k IN 1 .. (random() * 30)::int LOOP
+      doc := doc || substr(alphabet, 1 + (random() * (length(alphabet) - 1))::int, 1);
+    END LOOP;
+    terms := kpi.search_terms(doc);
+    IF terms IS DISTINCT FROM ARRAY(SELECT t FROM (SELECT DISTINCT t FROM unnest(terms) t) d ORDER BY convert_to(t, 'UTF8')) THEN
+      RAISE NOTICE 'FUZZ search_terms not sorted and distinct: % -> %', doc, terms;
+    END IF;
+    s := 1 + (random() * length(doc))::int;
+    l := (random() * (length(doc) - s + 1))::int;
+    q := substr(doc, s, l);
+    qterms := kpi.search_terms(q, true);
+    -- words match whole (a query cut inside a word is another word); CJK
+    -- text matches any substring
+    IF NOT terms @> qterms
+       AND NOT (substr(doc, s - 1, 1) || left(q, 1)) ~ '^[abZ9éＡＢ１ñ]{2}$'
+       AND NOT (right(q, 1) || substr(doc, s + l, 1)) ~ '^[abZ9éＡＢ１ñ]{2}$' THEN
+      RAISE NOTICE 'FUZZ search_terms(%) does not contain the terms of its substring %: % vs %', doc, q, terms, qterms;
+    END IF;
+    n := n + 1;
+  END LOOP;
+  RAISE NOTICE 'search terms: % random texts cut without error', n;
+END $$;
