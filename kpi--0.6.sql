@@ -2580,6 +2580,7 @@ CREATE FUNCTION kpi.lessons(query text)
     LANGUAGE plpgsql STABLE STRICT
     SET search_path = pg_catalog, pg_temp
     SET client_min_messages = warning   -- no NOTICE for a query without English words
+    SET plan_cache_mode = force_custom_plan   -- plan for the query's own terms, every call
 AS $$
 DECLARE
     q text := btrim(query);
