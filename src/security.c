@@ -126,12 +126,16 @@ kpi_visible_scopes(PG_FUNCTION_ARGS)
 		elog(ERROR, "kpi.visible_scopes: the membership query failed");
 	SetUserIdAndSecContext(save_userid, save_sec);
 
+	/*
+	 * The array is copied out of SPI's memory before SPI_finish frees it;
+	 * the empty array is built after, in the caller's memory.
+	 */
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (isnull)
-		result = PointerGetDatum(construct_empty_array(INT8OID));
-	else
+	if (!isnull)
 		result = SPI_datumTransfer(result, false, -1);
 	SPI_finish();
+	if (isnull)
+		result = PointerGetDatum(construct_empty_array(INT8OID));
 	PG_RETURN_DATUM(result);
 }
 
