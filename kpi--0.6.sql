@@ -1055,7 +1055,7 @@ CREATE FUNCTION kpi.visible_scopes() RETURNS bigint[]
     AS 'MODULE_PATHNAME', 'kpi_visible_scopes'
     LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION kpi.visible_scopes() IS
-    'ids of the scopes the current role sees (its memberships and their subtrees), or NULL when it sees everything (superuser, BYPASSRLS, the extension''s owner)';
+    'ids of the scopes the current role sees (its memberships and their subtrees), or NULL when it sees everything (superuser, BYPASSRLS, the extension''s owner, or a member of every scope)';
 
 
 -- =====================================================================
@@ -2734,25 +2734,31 @@ COMMENT ON COLUMN kpi.alert_followup.has_action IS 'an action exists for the ale
 
 ALTER TABLE kpi.measurement ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_member ON kpi.measurement
-    USING (scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
+    USING ((SELECT kpi.visible_scopes()) IS NULL
+           OR scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
 ALTER TABLE kpi.target ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_member ON kpi.target
-    USING (scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
+    USING ((SELECT kpi.visible_scopes()) IS NULL
+           OR scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
 ALTER TABLE kpi.target_history ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_member ON kpi.target_history
-    USING (scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
+    USING ((SELECT kpi.visible_scopes()) IS NULL
+           OR scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
 ALTER TABLE kpi.actual ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_member ON kpi.actual FOR SELECT
-    USING (scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
+    USING ((SELECT kpi.visible_scopes()) IS NULL
+           OR scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
 ALTER TABLE kpi.alert ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_member ON kpi.alert
-    USING (scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
+    USING ((SELECT kpi.visible_scopes()) IS NULL
+           OR scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
 ALTER TABLE kpi.alert_event ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_member ON kpi.alert_event
     USING (EXISTS (SELECT FROM kpi.alert a WHERE a.id OPERATOR(pg_catalog.=) alert_event.alert_id));
 ALTER TABLE kpi.review ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_member ON kpi.review
-    USING (scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
+    USING ((SELECT kpi.visible_scopes()) IS NULL
+           OR scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
 ALTER TABLE kpi.finding ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_member ON kpi.finding
     USING (EXISTS (SELECT FROM kpi.review r WHERE r.id OPERATOR(pg_catalog.=) finding.review_id));

@@ -223,6 +223,27 @@ RESET ROLE;
 REVOKE USAGE ON SCHEMA kpi FROM sec_noinherit;
 DROP ROLE sec_noinherit;
 
+-- a member of every top-level scope sees everything: NULL, as the owner
+CREATE ROLE sec_all;
+GRANT USAGE ON SCHEMA kpi TO sec_all;
+GRANT SELECT ON kpi.measurement, kpi.scope TO sec_all;
+INSERT INTO kpi.scope_member (role, scope_id) SELECT 'sec_all', id FROM kpi.scope WHERE parent_id IS NULL;
+SET ROLE sec_all;
+SELECT kpi.visible_scopes() IS NULL AS sees_everything,
+       (SELECT count(*) FROM kpi.measurement) AS measurements_seen;
+RESET ROLE;
+SELECT count(*) AS measurements FROM kpi.measurement;
+-- one top-level scope less, and it is a list again
+DELETE FROM kpi.scope_member WHERE role = 'sec_all' AND scope_id = kpi.scope_id('sec');
+SET ROLE sec_all;
+SELECT kpi.visible_scopes() IS NULL AS sees_everything,
+       (SELECT count(*) FROM kpi.measurement m JOIN kpi.scope s ON s.id = m.scope_id WHERE s.code LIKE 'sec%') AS sec_measurements_seen;
+RESET ROLE;
+DELETE FROM kpi.scope_member WHERE role = 'sec_all';
+REVOKE ALL ON SCHEMA kpi FROM sec_all;
+REVOKE ALL ON kpi.measurement, kpi.scope FROM sec_all;
+DROP ROLE sec_all;
+
 -- ---------------------------------------------------------------------
 -- The policies are on every table the SPEC protects
 -- ---------------------------------------------------------------------

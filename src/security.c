@@ -5,10 +5,10 @@
  *
  * A role sees the scopes it is a member of in kpi.scope_member (directly
  * or through a role it inherits from) and every scope below them.  The
- * policies call this function once per query, in an InitPlan
- * ("scope_id = ANY ((SELECT kpi.visible_scopes()))"), so the check per row
- * is a lookup in a small array, and the planner can still use an index on
- * scope_id or on the period.
+ * policies evaluate this function once per query, in InitPlans
+ * ("(SELECT kpi.visible_scopes()) IS NULL OR scope_id = ANY (...)"), so
+ * the check per row is a lookup in a small array, or nothing at all for a
+ * role that sees every scope; a period condition can still use its index.
  *
  * The function runs with the rights of its caller, but reads kpi.scope and
  * kpi.scope_member as their owner, the way PostgreSQL's foreign key checks
@@ -84,7 +84,8 @@ static SPIPlanPtr plan_visible = NULL;
 /*
  * kpi.visible_scopes(): the ids of the scopes the current role sees, in
  * ascending order (an empty array when it is a member of none), or NULL
- * when it sees everything.
+ * when it sees everything: it is not subject to row-level security, or
+ * its memberships cover every scope.
  */
 Datum
 kpi_visible_scopes(PG_FUNCTION_ARGS)
@@ -97,6 +98,7 @@ kpi_visible_scopes(PG_FUNCTION_ARGS)
 	Datum		args[1];
 	Datum		result;
 	bool		isnull;
+	bool		all;
 
 	if (kpi_sees_everything(caller))
 		PG_RETURN_NULL();
@@ -111,7 +113,9 @@ kpi_visible_scopes(PG_FUNCTION_ARGS)
 		"  WHERE pg_catalog.pg_has_role($1, g.oid, 'USAGE')"
 		"  UNION"
 		"  SELECT s.id FROM kpi.scope s JOIN down d ON s.parent_id OPERATOR(pg_catalog.=) d.id"
-		") SELECT pg_catalog.array_agg(down.id ORDER BY down.id) FROM down",
+		") SELECT pg_catalog.array_agg(down.id ORDER BY down.id),"
+		"         pg_catalog.count(*) OPERATOR(pg_catalog.=) (SELECT pg_catalog.count(*) FROM kpi.scope)"
+		"  FROM down",
 		1, argtypes, 0);
 
 	/*
@@ -130,10 +134,19 @@ kpi_visible_scopes(PG_FUNCTION_ARGS)
 	 * The array is copied out of SPI's memory before SPI_finish frees it;
 	 * the empty array is built after, in the caller's memory.
 	 */
+	all = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (!isnull)
+	if (!isnull && !all)
 		result = SPI_datumTransfer(result, false, -1);
 	SPI_finish();
+
+	/*
+	 * A member of every scope sees everything, as the owner does: NULL lets
+	 * the policies pass every row without searching the array (the count
+	 * and the subtree come from the same snapshot as the query's rows).
+	 */
+	if (all && !isnull)
+		PG_RETURN_NULL();
 	if (isnull)
 		result = PointerGetDatum(construct_empty_array(INT8OID));
 	PG_RETURN_DATUM(result);
