@@ -245,6 +245,55 @@ REVOKE ALL ON kpi.measurement, kpi.scope FROM sec_all;
 DROP ROLE sec_all;
 
 -- ---------------------------------------------------------------------
+-- A careless reader: a role that may read every table and is a member of
+-- no scope calls every function of the extension with NULL arguments.
+-- Nothing fails inside kpi (only refusals: 42501 not its to call, 0A000 a
+-- trigger called by hand, 39P01 the same from C, 22023/22004 bad
+-- arguments), and nothing is written.
+-- ---------------------------------------------------------------------
+CREATE ROLE sweep_reader;
+GRANT USAGE ON SCHEMA kpi TO sweep_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA kpi TO sweep_reader;
+CREATE TEMP TABLE sweep_before AS
+SELECT c.relname, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM kpi.%I', c.relname), false, true, '')))[1]::text::bigint AS n
+FROM pg_class c WHERE c.relnamespace = 'kpi'::regnamespace AND c.relkind = 'r';
+CREATE TEMP TABLE sweep (fn text, outcome text);
+GRANT ALL ON sweep TO sweep_reader;
+SET ROLE sweep_reader;
+DO $$
+DECLARE p record; q text;
+BEGIN
+  FOR p IN
+    SELECT f.oid, f.oid::regprocedure::text AS sig, f.pronargs,
+           (SELECT string_agg(format('NULL::%s', format_type(t, NULL)), ', ' ORDER BY o)
+            FROM unnest(f.proargtypes::oid[]) WITH ORDINALITY a(t, o)) AS args
+    FROM pg_proc f
+    WHERE f.pronamespace = 'kpi'::regnamespace AND f.prokind IN ('f', 'p')
+      AND NOT EXISTS (SELECT FROM unnest(f.proargtypes::oid[]) t
+                      WHERE t IN ('internal'::regtype, 'cstring'::regtype) OR format_type(t, NULL) LIKE 'any%')
+    ORDER BY 2
+  LOOP
+    q := format('SELECT %s(%s)', p.oid::regproc, coalesce(p.args, ''));
+    IF (SELECT prokind FROM pg_proc WHERE oid = p.oid) = 'p' THEN q := format('CALL %s(%s)', p.oid::regproc, coalesce(p.args, '')); END IF;
+    BEGIN
+      EXECUTE q;
+      INSERT INTO sweep VALUES (p.sig, 'ok');
+    EXCEPTION WHEN OTHERS THEN
+      INSERT INTO sweep VALUES (p.sig, SQLSTATE || ' ' || left(SQLERRM, 60));
+    END;
+  END LOOP;
+END $$;
+RESET ROLE;
+SELECT split_part(outcome, ' ', 1) AS sqlstate, count(*) FROM sweep GROUP BY 1 ORDER BY 1;
+SELECT * FROM sweep WHERE outcome !~ '^(ok|42501|0A000|22023|22004|39P01)' ORDER BY 1;
+SELECT b.relname, b.n, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM kpi.%I', b.relname), false, true, '')))[1]::text::bigint AS now
+FROM sweep_before b WHERE b.n <> (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM kpi.%I', b.relname), false, true, '')))[1]::text::bigint;
+DROP TABLE sweep, sweep_before;
+REVOKE ALL ON SCHEMA kpi FROM sweep_reader;
+REVOKE ALL ON ALL TABLES IN SCHEMA kpi FROM sweep_reader;
+DROP ROLE sweep_reader;
+
+-- ---------------------------------------------------------------------
 -- The policies are on every table the SPEC protects
 -- ---------------------------------------------------------------------
 SELECT c.relname, c.relrowsecurity, p.polname, p.polcmd
