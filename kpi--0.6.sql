@@ -2244,6 +2244,7 @@ DECLARE
     rv kpi.review;
     al kpi.alert;
     have_review boolean;
+    scope_code text;
 BEGIN
     -- FOR SHARE: a review being closed concurrently is waited for and then
     -- seen closed, so no finding slips into a closed review
@@ -2281,9 +2282,11 @@ BEGIN
         NEW.scope_id := coalesce(NEW.scope_id, al.scope_id);
     END IF;
     NEW.scope_id := coalesce(NEW.scope_id, rv.scope_id);
-    IF have_review AND NOT EXISTS (SELECT FROM kpi.scope_tree t
-                             WHERE t.ancestor_id OPERATOR(pg_catalog.=) rv.scope_id
-                               AND t.scope_id OPERATOR(pg_catalog.=) NEW.scope_id) THEN
+    -- walk up from the finding's scope (an unknown one is the foreign key's to refuse)
+    SELECT s.code INTO scope_code FROM kpi.scope s WHERE s.id OPERATOR(pg_catalog.=) NEW.scope_id;
+    IF have_review AND scope_code IS NOT NULL
+       AND NOT EXISTS (SELECT FROM kpi.scope_ancestors(scope_code) a
+                       WHERE a.id OPERATOR(pg_catalog.=) rv.scope_id) THEN
         PERFORM kpi.refuse(format('finding of review %s is about a scope outside the review''s', rv.id),
                            'A finding''s scope is the review''s scope or one below it.');
     END IF;
