@@ -97,12 +97,10 @@ typedef struct ActualEntry
 	bool		keep;			/* the row stays: data or a target */
 	bool		has_value,
 				has_target,
-				has_att,
-				has_pace;
+				has_att;
 	float8		value,
 				target,
-				att,
-				pace;
+				att;
 	int			status;			/* KpiStatusLevel, -1 = none */
 } ActualEntry;
 
@@ -578,7 +576,7 @@ check_finite(Batch *b, const ActualEntry *e)
  */
 static void
 evaluate_entry(Batch *b, ActualEntry *e, const KpiGoal *goal, KpiAggKind agg,
-			   const KpiBands *bands, TimestampTz now)
+			   const KpiBands *bands)
 {
 	bool		isnull;
 
@@ -587,7 +585,6 @@ evaluate_entry(Batch *b, ActualEntry *e, const KpiGoal *goal, KpiAggKind agg,
 	e->has_value = !isnull;
 	e->has_target = goal != NULL;
 	e->has_att = false;
-	e->has_pace = false;
 	e->status = -1;
 	e->keep = e->tally.count > 0 || goal != NULL;
 	if (goal == NULL)
@@ -599,8 +596,6 @@ evaluate_entry(Batch *b, ActualEntry *e, const KpiGoal *goal, KpiAggKind agg,
 	e->has_att = !isnull && !isnan(e->att);
 	if (e->has_att)
 		e->status = kpi_bands_level(bands, e->att);
-	e->pace = kpi_goal_pace(goal, e->value, kpi_zone_progress(e->key.period, now, b->tz), &isnull);
-	e->has_pace = !isnull && !isnan(e->pace);
 }
 
 /* Read what each locked key needs, and evaluate it. */
@@ -608,7 +603,6 @@ static void
 read_and_evaluate(Batch *b, ActualEntry **e, int n)
 {
 	Datum		args[3];
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	uint64		j;
 
 	key_args(b, e, n, args);
@@ -642,7 +636,7 @@ read_and_evaluate(Batch *b, ActualEntry **e, int n)
 			case KEY_RECOMPUTE:
 				break;			/* done by recompute_tallies */
 		}
-		evaluate_entry(b, x, goal_null ? NULL : DatumGetKpiGoalP(goal), agg, &bands, now);
+		evaluate_entry(b, x, goal_null ? NULL : DatumGetKpiGoalP(goal), agg, &bands);
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
@@ -714,58 +708,42 @@ write_keys(Batch *b, ActualEntry **e, int n)
 }
 
 /*
- * Is the alert machinery installed (release 0.4 on)?  Looked up on every
- * batch: ALTER EXTENSION UPDATE may add it while this backend lives.
+ * Is the alert judgement of release 0.7 installed?  Looked up on every
+ * batch: ALTER EXTENSION UPDATE may add it while this backend lives (with
+ * the 0.7 library and an older release's objects, alerts wait for it).
  */
 static bool
 alerts_installed(void)
 {
 	Oid			nsp = get_namespace_oid("kpi", true);
 
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("alert_rule", nsp));
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("alert_queue", nsp));
 }
 
-/* Hand the evaluated keys that stay to the alert rules of their indicators. */
+/*
+ * Hand every key of the batch, kept or removed, to the alert judgement:
+ * removing a key's last data or its target withdraws its alert.
+ */
 static void
 judge_alerts(Batch *b, ActualEntry **e, int n)
 {
-	HTAB	   *rules;
-	KpiAlertInput *in;
-	int			need = 0,
-				nin = 0,
-				i;
-	HASH_SEQ_STATUS seq;
-	IndicatorInfo *info;
+	Datum	   *ind,
+			   *scope,
+			   *period;
+	int			i;
 
 	if (kpi_restoring() || !alerts_installed())
 		return;
-	rules = kpi_alert_rules_create();
-	for (i = 0; i < n; i++)
-		(void) indicator_info(b, e[i]->key.indicator_id);
-	hash_seq_init(&seq, b->indicators);
-	while ((info = hash_seq_search(&seq)) != NULL)
-		need = Max(need, kpi_alert_rules_need(rules, info->id, b->period_type));
-	if (need == 0)
-		return;
-	in = palloc(sizeof(KpiAlertInput) * Max(n, 1));
+	ind = palloc(sizeof(Datum) * Max(n, 1));
+	scope = palloc(sizeof(Datum) * Max(n, 1));
+	period = palloc(sizeof(Datum) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
-		ActualEntry *x = e[i];
-
-		if (!x->keep)
-			continue;
-		in[nin].indicator_id = x->key.indicator_id;
-		in[nin].scope_id = x->key.scope_id;
-		in[nin].period = x->key.period;
-		in[nin].has_value = x->has_value;
-		in[nin].value = x->value;
-		in[nin].has_att = x->has_att;
-		in[nin].att = x->att;
-		in[nin].has_pace = x->has_pace;
-		in[nin].pace = x->pace;
-		nin++;
+		ind[i] = Int64GetDatum(e[i]->key.indicator_id);
+		scope[i] = Int64GetDatum(e[i]->key.scope_id);
+		period[i] = KpiPeriodGetDatum(e[i]->key.period);
 	}
-	kpi_alert_evaluate_batch(rules, b->period_type, in, nin);
+	kpi_alert_written(b->period_type, ind, scope, period, n);
 }
 
 /*

@@ -215,20 +215,7 @@ extern KpiAggKind kpi_agg_kind_from_name(const char *name);
 extern void kpi_tally_add_untimed(KpiTally *t, float8 value);
 extern KpiAggKind kpi_agg_kind_from_oid(Oid label_oid);
 
-/* ---- alerts (alert.c), evaluated by the measurement trigger (actual.c) */
-typedef struct KpiAlertInput
-{
-	int64		indicator_id;
-	int64		scope_id;
-	KpiPeriod	period;
-	bool		has_value;
-	bool		has_att;
-	bool		has_pace;
-	float8		value;
-	float8		att;
-	float8		pace;
-} KpiAlertInput;
-
+/* ---- alerts (alert.c): the keys a trigger wrote go to kpi.alert_written */
 /*
  * Order of (indicator, scope, period) keys: the one order in which the
  * trigger and the alert evaluation lock rows, so writers cannot deadlock.
@@ -248,9 +235,7 @@ kpi_key_cmp(int64 ai, int64 as, KpiPeriod ap, int64 bi, int64 bs, KpiPeriod bp)
 struct HTAB;
 extern void kpi_key_array_args(const Datum *ind, const Datum *scope, const Datum *period,
 							   int n, Oid period_type, Datum *args);
-extern struct HTAB *kpi_alert_rules_create(void);
-extern int	kpi_alert_rules_need(struct HTAB *rules, int64 indicator_id, Oid period_type);
-extern void kpi_alert_evaluate_batch(struct HTAB *rules, Oid period_type,
-									 KpiAlertInput *in, int n);
+extern void kpi_alert_written(Oid period_type, const Datum *ind, const Datum *scope,
+							  const Datum *period, int n);
 
 #endif							/* KPI_H */
