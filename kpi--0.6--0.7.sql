@@ -45,6 +45,21 @@ COMMENT ON COLUMN kpi.alert_rule.plan_within IS
 ALTER TABLE kpi.indicator ADD COLUMN data_due interval CHECK (data_due >= '0');
 COMMENT ON COLUMN kpi.indicator.data_due IS
     'data for a period are due this long after it ends (company time); a scope with a target and no data by then raises a no_data alert; NULL = not declared';
+-- r.* stood for the columns of 0.6: the same function, with data_due
+CREATE OR REPLACE FUNCTION kpi.indicator_as_of(at timestamptz) RETURNS SETOF kpi.indicator
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT r.*
+    FROM (SELECT DISTINCT ON (h.indicator_id) h.op, h.new_row
+          FROM kpi.indicator_history h
+          WHERE h.changed_at OPERATOR(pg_catalog.<=) at
+          ORDER BY h.indicator_id, h.changed_at DESC, h.id DESC) last_change,
+         LATERAL pg_catalog.jsonb_populate_record(NULL::kpi.indicator, last_change.new_row) r
+    WHERE last_change.op OPERATOR(pg_catalog.<>) 'DELETE'
+    ORDER BY r.code;
+END;
+COMMENT ON FUNCTION kpi.indicator_as_of(timestamptz) IS
+    'the dictionary as it was at a time: each indicator''s row after its last change up to then';
 
 -- Alerts: their kind, what they were judged on, the incident they belong to.
 -- (kpi.has_action takes the alert's row type and kpi.alert_followup calls
@@ -77,7 +92,7 @@ COMMENT ON COLUMN kpi.alert.kind IS 'status (a bad attainment or pace), no_data 
 COMMENT ON COLUMN kpi.alert.basis IS 'what the alert was judged on: attainment, pace, anomaly or due';
 COMMENT ON COLUMN kpi.alert.score IS 'the judged figure: attainment, pace (attainment of the share of the goal due by the data''s time) or robust z';
 COMMENT ON COLUMN kpi.alert.incident_id IS
-    'the incident: the id of its lead alert; one incident per indicator while any of its alerts is unresolved, and only the lead is delivered';
+    'the incident: the id of its lead alert; an alert joins an open incident whose lead is a related key (same indicator, a scope on one line up or down, an overlapping period); only the lead is delivered';
 COMMENT ON COLUMN kpi.alert.unplanned_at IS 'when kpi.evaluate() flagged the red alert for having no action item (red without a plan)';
 
 ALTER TABLE kpi.alert_event DROP CONSTRAINT alert_event_kind_check;
@@ -399,11 +414,13 @@ COMMENT ON FUNCTION kpi.alert_promote(bigint, timestamptz) IS
     'internal: after an incident''s lead is resolved, make its oldest unresolved alert the lead (delivered again unless acknowledged)';
 REVOKE EXECUTE ON FUNCTION kpi.alert_promote(bigint, timestamptz) FROM PUBLIC;
 
--- kpi.alert_raise: a new alert for a key.  It joins the open incident of
--- its indicator if there is one (no notification: the incident's lead
--- was delivered, and shows its members), else it leads a new incident and
--- is delivered.  Raisers of one indicator take turns here, so two
--- writers cannot both open an incident for it.
+-- kpi.alert_raise: a new alert for a key.  It joins the oldest open
+-- incident of its indicator whose lead is a related key: a scope above or
+-- below it (or the same) and an overlapping period (the month's quarter
+-- and year, the region and company it drags down).  No notification then:
+-- the lead was delivered and shows its members.  Otherwise it leads a new
+-- incident and is delivered.  Raisers of one indicator take turns here,
+-- so two writers cannot both open an incident for one problem.
 CREATE FUNCTION kpi.alert_raise(j record, at timestamptz) RETURNS boolean
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -417,6 +434,9 @@ BEGIN
     SELECT * INTO lead FROM kpi.alert a
     WHERE a.indicator_id OPERATOR(pg_catalog.=) j.indicator_id AND a.state OPERATOR(pg_catalog.<>) 'resolved'
       AND a.incident_id OPERATOR(pg_catalog.=) a.id
+      AND a.period OPERATOR(kpi.&&) j.period
+      AND (a.scope_id OPERATOR(pg_catalog.=) ANY (kpi.scope_descendants(j.scope_id))
+           OR j.scope_id OPERATOR(pg_catalog.=) ANY (kpi.scope_descendants(a.scope_id)))
     ORDER BY a.id LIMIT 1;
     SELECT i.owner INTO who FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) j.indicator_id;
     new_id := pg_catalog.nextval('kpi.alert_id_seq');
@@ -503,7 +523,10 @@ BEGIN
                                        value = j.value, attainment = j.attainment,
                                        score = CASE WHEN j.kind IS NOT DISTINCT FROM x.kind THEN j.score ELSE x.score END
                 WHERE x.id OPERATOR(pg_catalog.=) a.id;
-                PERFORM kpi.alert_log(a.id, CASE WHEN j.kind IS NOT DISTINCT FROM a.kind THEN 'recover' ELSE 'withdraw' END,
+                -- recovered: judged better on the same basis, or the missing data came
+                PERFORM kpi.alert_log(a.id, CASE WHEN j.kind IS NOT DISTINCT FROM a.kind
+                                                      OR (a.kind OPERATOR(pg_catalog.=) 'no_data' AND j.value IS NOT NULL)
+                                                 THEN 'recover' ELSE 'withdraw' END,
                                       'kpi', CASE WHEN j.kind IS NULL THEN 'nothing to judge: no rule, target or data'
                                                   WHEN j.kind IS DISTINCT FROM a.kind THEN format('now %s', j.kind) END);
                 IF a.incident_id OPERATOR(pg_catalog.=) a.id THEN
@@ -533,15 +556,18 @@ CREATE FUNCTION kpi.alert_watched(indicator_id bigint) RETURNS boolean
     SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT EXISTS (SELECT FROM kpi.alert_rule r
-                   WHERE r.indicator_id OPERATOR(pg_catalog.=) alert_watched.indicator_id AND r.enabled)
+                   WHERE (r.indicator_id OPERATOR(pg_catalog.=) alert_watched.indicator_id
+                          OR alert_watched.indicator_id IS NULL) AND r.enabled)
         OR EXISTS (SELECT FROM kpi.indicator i
-                   WHERE i.id OPERATOR(pg_catalog.=) alert_watched.indicator_id AND i.data_due IS NOT NULL)
+                   WHERE (i.id OPERATOR(pg_catalog.=) alert_watched.indicator_id
+                          OR alert_watched.indicator_id IS NULL) AND i.data_due IS NOT NULL)
         OR EXISTS (SELECT FROM kpi.alert a
-                   WHERE a.indicator_id OPERATOR(pg_catalog.=) alert_watched.indicator_id
+                   WHERE (a.indicator_id OPERATOR(pg_catalog.=) alert_watched.indicator_id
+                          OR alert_watched.indicator_id IS NULL)
                      AND a.state OPERATOR(pg_catalog.<>) 'resolved');
 END;
 COMMENT ON FUNCTION kpi.alert_watched(bigint) IS
-    'whether an indicator''s keys are judged for alerts: it has an enabled rule, a data_due or an unresolved alert';
+    'whether an indicator''s keys are judged for alerts: it has an enabled rule, a data_due or an unresolved alert (NULL: whether any indicator''s are)';
 
 -- kpi.alert_written: called by the measurement and target triggers with
 -- the keys a statement wrote.  A key of a scope without children is
@@ -579,9 +605,23 @@ BEGIN
                AND NOT EXISTS (SELECT FROM kpi.scope c WHERE c.parent_id OPERATOR(pg_catalog.=) up.id) AS now
         FROM k JOIN up ON up.origin OPERATOR(pg_catalog.=) k.s
     ),
+    -- later periods whose judgement reads this one: the next min_breaches
+    -- - 1 (consecutive periods) or anomaly_window (the normal range)
+    later AS (
+        SELECT kk.i, kk.s, kk.p OPERATOR(kpi.+) g AS p
+        FROM kk
+        CROSS JOIN LATERAL (
+            SELECT pg_catalog.max(CASE WHEN r.basis OPERATOR(pg_catalog.=) 'anomaly' THEN r.anomaly_window
+                                       ELSE r.min_breaches OPERATOR(pg_catalog.-) 1 END) AS n
+            FROM kpi.alert_rule r WHERE r.indicator_id OPERATOR(pg_catalog.=) kk.i AND r.enabled) ahead
+        CROSS JOIN LATERAL pg_catalog.generate_series(1, coalesce(ahead.n, 0)) g
+        WHERE kpi.end_date(kk.p) OPERATOR(pg_catalog.<) '9999-01-01'::date
+    ),
     queued AS (
         INSERT INTO kpi.alert_queue (indicator_id, scope_id, period)
-        SELECT DISTINCT kk.i, kk.s, kk.p FROM kk WHERE NOT kk.now
+        SELECT kk.i, kk.s, kk.p FROM kk WHERE NOT kk.now
+        UNION
+        SELECT l.i, l.s, l.p FROM later l
         RETURNING 1
     )
     SELECT pg_catalog.array_agg(kk.i), pg_catalog.array_agg(kk.s), pg_catalog.array_agg(kk.p)
@@ -615,21 +655,23 @@ BEGIN
             MESSAGE = 'kpi.alert_inputs() fires only AFTER each row (or a TRUNCATE) of kpi''s alert inputs';
     END IF;
     IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' OR TG_TABLE_NAME OPERATOR(pg_catalog.=) 'scope' THEN
-        INSERT INTO kpi.alert_queue (indicator_id) VALUES (NULL);
+        INSERT INTO kpi.alert_queue (indicator_id) SELECT NULL WHERE kpi.alert_watched(NULL);
     ELSIF TG_TABLE_NAME OPERATOR(pg_catalog.=) 'link' THEN
         INSERT INTO kpi.alert_queue (indicator_id)
         SELECT DISTINCT x FROM pg_catalog.unnest(ARRAY[
             CASE WHEN TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN OLD.parent_id END,
             CASE WHEN TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN OLD.child_id END,
             CASE WHEN TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN NEW.parent_id END,
-            CASE WHEN TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN NEW.child_id END]) x WHERE x IS NOT NULL;
+            CASE WHEN TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN NEW.child_id END]) x
+        WHERE x IS NOT NULL AND kpi.alert_watched(x);
     ELSIF TG_TABLE_NAME OPERATOR(pg_catalog.=) 'indicator' THEN
-        INSERT INTO kpi.alert_queue (indicator_id) VALUES (NEW.id);
+        INSERT INTO kpi.alert_queue (indicator_id) SELECT NEW.id WHERE kpi.alert_watched(NEW.id);
     ELSE
         INSERT INTO kpi.alert_queue (indicator_id)
         SELECT DISTINCT x FROM pg_catalog.unnest(ARRAY[
             CASE WHEN TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN OLD.indicator_id END,
-            CASE WHEN TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN NEW.indicator_id END]) x WHERE x IS NOT NULL;
+            CASE WHEN TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN NEW.indicator_id END]) x
+        WHERE x IS NOT NULL AND kpi.alert_watched(x);
     END IF;
     RETURN NULL;
 END
@@ -981,7 +1023,7 @@ $$;
 COMMENT ON FUNCTION kpi.alert_escalate(timestamptz) IS
     'escalate unacknowledged incidents whose next step is due (kpi.evaluate() calls it); returns the count';
 
--- kpi.incident: one row per incident: its lead, how many alerts it
+-- kpi.incident: one row per open incident: its lead, how many alerts it
 -- groups and which, the worst severity among them.
 CREATE VIEW kpi.incident WITH (security_invoker = true) AS
 SELECT l.id                                        AS incident_id,
@@ -1005,7 +1047,7 @@ FROM kpi.alert l
 JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) l.indicator_id
 WHERE l.incident_id OPERATOR(pg_catalog.=) l.id AND l.state OPERATOR(pg_catalog.<>) 'resolved';
 COMMENT ON VIEW kpi.incident IS
-    'open incidents: one per indicator while any of its alerts is unresolved, led (and delivered) by its first alert';
+    'open incidents: related alerts of one indicator (scopes on one line, overlapping periods), led and delivered by the first of them';
 COMMENT ON COLUMN kpi.incident.incident_id IS 'the incident, = the id of its lead alert';
 COMMENT ON COLUMN kpi.incident.indicator IS 'indicator code';
 COMMENT ON COLUMN kpi.incident.assignee IS 'who it is assigned to (the indicator''s owner, or an escalation step)';
@@ -1059,7 +1101,7 @@ COMMENT ON COLUMN kpi.alert_followup.red_without_plan IS
     'an unresolved red alert that kpi.evaluate() flagged for having no action item after its rule''s plan_within';
 
 -- The next kpi.evaluate() judges every key under the rules of 0.7.
-INSERT INTO kpi.alert_queue (indicator_id) VALUES (NULL);
+INSERT INTO kpi.alert_queue (indicator_id) SELECT NULL WHERE kpi.alert_watched(NULL);
 
 -- ---------------------------------------------------------------------
 -- 8. kpi.verify() judges every key afresh; kpi.repair() re-judges

@@ -1,5 +1,7 @@
--- Alerts (预警): raised, worsened, improved, recovered, repeated by the
--- measurement trigger in the writer's transaction; the queue API.
+-- Alerts (预警) of leaf scopes: raised, worsened, improved, recovered by the
+-- measurement trigger in the writer's transaction; repeats by kpi.evaluate();
+-- the queue API.  Levels, pace, missing data, anomalies and incidents: the
+-- alert_judge suite.
 SET datestyle = ISO;
 SET timezone = 'UTC';
 SET search_path = public;
@@ -60,18 +62,22 @@ SELECT count(*) AS alerts_in_transaction FROM kpi.alert;
 ROLLBACK;
 SELECT count(*) AS alerts_after_rollback FROM kpi.alert;
 
--- min_breaches: two consecutive bad evaluations before raising; a good one resets
+-- min_breaches counts periods of the key's grain: 2 = this month and the
+-- one before (连续两个月未达标), whatever the number of loads
+SELECT kpi.set_target('svc.csat', 'hq.east', '2026-06', '>= 4.5') > 0 AS target_set;
 INSERT INTO kpi.alert_rule (indicator_id, scope_id, min_breaches)
 VALUES (kpi.indicator_id('svc.csat'), kpi.scope_id('hq.east'), 2);
-SELECT kpi.record('svc.csat', 'hq.east', 3.0, '2026-07-01') > 0 AS bad_once;
+SELECT kpi.record('svc.csat', 'hq.east', 3.0, '2026-07-01') > 0 AS july_bad;
+SELECT kpi.record('svc.csat', 'hq.east', 3.0, '2026-07-02') > 0 AS july_bad_again;
+SELECT count(*) AS csat_alerts FROM pg_temp.alerts WHERE code = 'svc.csat';   -- one bad month
+SELECT kpi.record('svc.csat', 'hq.east', 5.0, '2026-06-10') > 0 AS june_good;
 SELECT count(*) AS csat_alerts FROM pg_temp.alerts WHERE code = 'svc.csat';
-SELECT kpi.record('svc.csat', 'hq.east', 6.0, '2026-07-02') > 0 AS good;   -- avg 4.5: green, resets
-SELECT kpi.record('svc.csat', 'hq.east', 3.0, '2026-07-03') > 0 AS bad_once_more;  -- avg 4.0
-SELECT count(*) AS csat_alerts FROM pg_temp.alerts WHERE code = 'svc.csat';
-SELECT breaches FROM kpi.alert_streak s JOIN kpi.alert_rule r ON r.id = s.rule_id
-WHERE r.indicator_id = kpi.indicator_id('svc.csat') AND s.period::text = '2026-07';
-SELECT kpi.record('svc.csat', 'hq.east', 3.0, '2026-07-04') > 0 AS bad_twice;     -- avg 3.75
-SELECT code, state, severity, round(value::numeric, 2) AS value, assignee FROM pg_temp.alerts WHERE code = 'svc.csat';
+-- June turns bad late: July is judged again by kpi.evaluate() (it reads June)
+UPDATE kpi.measurement SET value = 4.0 WHERE indicator_id = kpi.indicator_id('svc.csat') AND at = '2026-06-10';
+SELECT count(*) AS before_evaluate FROM pg_temp.alerts WHERE code = 'svc.csat' AND period::text = '2026-07';
+SELECT judged > 0 AS judged FROM kpi.evaluate();
+SELECT code, period, state, severity, round(value::numeric, 2) AS value, assignee FROM pg_temp.alerts WHERE code = 'svc.csat' ORDER BY id;
+DELETE FROM kpi.target WHERE indicator_id = kpi.indicator_id('svc.csat') AND period::text = '2026-06';
 
 -- silences suppress raising until they end
 DELETE FROM kpi.measurement WHERE indicator_id = kpi.indicator_id('svc.csat');
@@ -100,19 +106,23 @@ DELETE FROM kpi.alert WHERE indicator_id = kpi.indicator_id('ops.output');
 SELECT kpi.record('ops.output', 'hq.east', 1, '2099-01-07') > 0 AS recorded;
 SELECT count(*) AS output_alerts FROM pg_temp.alerts WHERE code = 'ops.output';
 
--- repeat_after re-notifies an alert that is still bad, and makes it claimable again
-UPDATE kpi.alert_rule SET repeat_after = '1 millisecond' WHERE indicator_id = kpi.indicator_id('sales.revenue');
-SELECT pg_sleep(0.01);
-SELECT kpi.record('sales.revenue', 'hq.east', -1, '2026-07-09') > 0 AS recorded;
+-- repeat_after re-notifies an unacknowledged incident by time (kpi.evaluate),
+-- and makes it claimable again
+UPDATE kpi.alert_rule SET repeat_after = '10 minutes' WHERE indicator_id = kpi.indicator_id('sales.revenue');
+SELECT repeated FROM kpi.evaluate(now() + interval '5 minutes');
+SELECT repeated FROM kpi.evaluate(now() + interval '15 minutes');
 SELECT e.kind, count(*) FROM pg_temp.events e JOIN kpi.alert a ON a.id = e.alert_id
 WHERE a.state <> 'resolved' AND a.indicator_id = kpi.indicator_id('sales.revenue') GROUP BY e.kind ORDER BY 1;
 UPDATE kpi.alert_rule SET repeat_after = NULL;
+UPDATE kpi.alert SET notified_at = raised_at;
 
 -- rule checks
 \set VERBOSITY terse
 INSERT INTO kpi.alert_rule (indicator_id, raise_at) VALUES (kpi.indicator_id('ops.output'), 'blue');
 INSERT INTO kpi.alert_rule (indicator_id, escalate_to, escalate_after) VALUES (kpi.indicator_id('ops.output'), '{x}', '{}');
 INSERT INTO kpi.alert_rule (indicator_id, basis) VALUES (kpi.indicator_id('ops.output'), 'vibes');
+INSERT INTO kpi.alert_rule (indicator_id, anomaly_window) VALUES (kpi.indicator_id('ops.output'), 3);
+INSERT INTO kpi.alert_rule (indicator_id, max_deliveries) VALUES (kpi.indicator_id('ops.output'), 0);
 INSERT INTO kpi.alert_rule (indicator_id, min_breaches) VALUES (kpi.indicator_id('ops.output'), 0);
 INSERT INTO kpi.alert_rule (indicator_id) VALUES (kpi.indicator_id('ops.output'));
 \set VERBOSITY default
