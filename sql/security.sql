@@ -155,6 +155,8 @@ SELECT s.code, a.period, a.value, a.status FROM kpi.actual a JOIN kpi.scope s ON
 WHERE a.indicator_id = kpi.indicator_id('sec.sales') AND s.code LIKE 'sec.%' AND a.period::text = '2026-06' ORDER BY 1;
 SELECT count(*) AS north_findings FROM kpi.finding WHERE review_id = :north_review;
 SELECT state FROM kpi.review WHERE id = :north_review;
+-- the regions' alerts are judged by kpi.evaluate() (docs/alerts.md)
+SELECT count(*) AS evaluations FROM kpi.evaluate();
 SELECT count(*) AS drift FROM kpi.verify();
 
 -- ---------------------------------------------------------------------

@@ -47,6 +47,8 @@ WHERE p.pronamespace = 'kpi'::regnamespace
                     'history_truncate', 'scope_member_check', 'review_check', 'finding_check', 'action_check')
 ORDER BY 1;
 
+-- nothing waits for kpi.evaluate() (earlier suites' changes are judged)
+SELECT count(*) AS evaluations FROM kpi.evaluate();
 -- a read-only BI login: it can read, and nothing else
 CREATE ROLE kpi_trust_reader NOLOGIN;
 GRANT USAGE ON SCHEMA kpi TO kpi_trust_reader;
@@ -193,6 +195,7 @@ SELECT pg_temp.try($$SELECT kpi.period(now(), 'month', 'Mars/Olympus')$$);
 DELETE FROM kpi.setting;
 SELECT kpi.time_zone();
 SELECT period, value FROM kpi.actual WHERE scope_id = kpi.scope_id('co.b') ORDER BY period;
+SELECT count(*) AS evaluations FROM kpi.evaluate();
 SELECT count(*) AS problems FROM kpi.verify();
 
 -- ---------------------------------------------------------------------
@@ -245,6 +248,7 @@ SELECT kpi.record('t.rev', 'co', 4, '2026-09-01') > 0 AS recorded;
 UPDATE kpi.measurement SET value = 5;
 SELECT period, value, target, attainment, status FROM kpi.actual ORDER BY period;
 SELECT code, actual, target FROM kpi.rollup('2026-09');
+SELECT count(*) AS evaluations FROM kpi.evaluate();
 SELECT count(*) AS problems FROM kpi.verify();
 
 DROP OWNED BY kpi_trust_reader;
