@@ -84,7 +84,7 @@ LEFT JOIN kpi.alert_rule r ON r.id OPERATOR(pg_catalog.=) a2.rule_id
 WHERE a2.id OPERATOR(pg_catalog.=) a.id;
 DROP INDEX kpi.alert_claimable;
 CREATE INDEX alert_claimable ON kpi.alert (severity, raised_at)
-    WHERE state = 'open' AND incident_id = id;
+    WHERE state = 'open' AND coalesce(incident_id, id) = id;
 CREATE INDEX alert_incident ON kpi.alert (indicator_id, incident_id) WHERE state <> 'resolved';
 COMMENT ON COLUMN kpi.alert.state IS
     'open (unacknowledged), acked, dead (delivered max_deliveries times without an acknowledgement) or resolved';
@@ -92,7 +92,7 @@ COMMENT ON COLUMN kpi.alert.kind IS 'status (a bad attainment or pace), no_data 
 COMMENT ON COLUMN kpi.alert.basis IS 'what the alert was judged on: attainment, pace, anomaly or due';
 COMMENT ON COLUMN kpi.alert.score IS 'the judged figure: attainment, pace (attainment of the share of the goal due by the data''s time) or robust z';
 COMMENT ON COLUMN kpi.alert.incident_id IS
-    'the incident: the id of its lead alert; an alert joins an open incident whose lead is a related key (same indicator, a scope on one line up or down, an overlapping period); only the lead is delivered';
+    'the incident: the id of its lead alert (NULL for an alert inserted by hand: its own incident); an alert joins an open incident whose lead is a related key (same indicator, a scope on one line up or down, an overlapping period); only the lead is delivered';
 COMMENT ON COLUMN kpi.alert.unplanned_at IS 'when kpi.evaluate() flagged the red alert for having no action item (red without a plan)';
 
 ALTER TABLE kpi.alert_event DROP CONSTRAINT alert_event_kind_check;
@@ -433,7 +433,7 @@ BEGIN
     PERFORM pg_catalog.pg_advisory_xact_lock(7040105, pg_catalog.hashint8(j.indicator_id));
     SELECT * INTO lead FROM kpi.alert a
     WHERE a.indicator_id OPERATOR(pg_catalog.=) j.indicator_id AND a.state OPERATOR(pg_catalog.<>) 'resolved'
-      AND a.incident_id OPERATOR(pg_catalog.=) a.id
+      AND coalesce(a.incident_id, a.id) OPERATOR(pg_catalog.=) a.id
       AND a.period OPERATOR(kpi.&&) j.period
       AND (a.scope_id OPERATOR(pg_catalog.=) ANY (kpi.scope_descendants(j.scope_id))
            OR j.scope_id OPERATOR(pg_catalog.=) ANY (kpi.scope_descendants(a.scope_id)))
@@ -529,7 +529,7 @@ BEGIN
                                                  THEN 'recover' ELSE 'withdraw' END,
                                       'kpi', CASE WHEN j.kind IS NULL THEN 'nothing to judge: no rule, target or data'
                                                   WHEN j.kind IS DISTINCT FROM a.kind THEN format('now %s', j.kind) END);
-                IF a.incident_id OPERATOR(pg_catalog.=) a.id THEN
+                IF coalesce(a.incident_id, a.id) OPERATOR(pg_catalog.=) a.id THEN
                     PERFORM kpi.alert_promote(a.id, at);
                 END IF;
                 n := n + 1;
@@ -800,7 +800,7 @@ BEGIN
     -- 3a. unacknowledged incidents: repeat after repeat_after
     FOR r IN
         SELECT a.id FROM kpi.alert a JOIN kpi.alert_rule ru ON ru.id OPERATOR(pg_catalog.=) a.rule_id
-        WHERE a.state OPERATOR(pg_catalog.=) 'open' AND a.incident_id OPERATOR(pg_catalog.=) a.id
+        WHERE a.state OPERATOR(pg_catalog.=) 'open' AND coalesce(a.incident_id, a.id) OPERATOR(pg_catalog.=) a.id
           AND ru.repeat_after IS NOT NULL
           AND a.notified_at OPERATOR(pg_catalog.+) ru.repeat_after OPERATOR(pg_catalog.<=) at
         ORDER BY a.id FOR UPDATE OF a SKIP LOCKED
@@ -881,7 +881,7 @@ BEGIN
     RETURN QUERY
     WITH picked AS (
         SELECT a.id FROM kpi.alert a
-        WHERE a.state OPERATOR(pg_catalog.=) 'open' AND a.incident_id OPERATOR(pg_catalog.=) a.id
+        WHERE a.state OPERATOR(pg_catalog.=) 'open' AND coalesce(a.incident_id, a.id) OPERATOR(pg_catalog.=) a.id
           AND (a.lease_until IS NULL OR a.lease_until OPERATOR(pg_catalog.<=) pg_catalog.now())
         ORDER BY a.severity, a.raised_at, a.id
         LIMIT max
@@ -959,7 +959,7 @@ BEGIN
             a.severity, a.value, a.attainment,
             CASE WHEN finding IS NULL THEN note
                  ELSE concat_ws(' ', note, format('(finding %s)', finding)) END);
-    IF a.incident_id OPERATOR(pg_catalog.=) a.id THEN
+    IF coalesce(a.incident_id, a.id) OPERATOR(pg_catalog.=) a.id THEN
         IF target_state = 'acked' THEN
             FOR m IN
                 SELECT x.id FROM kpi.alert x
@@ -1001,7 +1001,7 @@ BEGIN
             SELECT max(k) AS k
             FROM pg_catalog.generate_subscripts(r2.escalate_after, 1) k
             WHERE a.raised_at OPERATOR(pg_catalog.+) r2.escalate_after[k] OPERATOR(pg_catalog.<=) at) step
-        WHERE a.state OPERATOR(pg_catalog.=) ANY ('{open,dead}') AND a.incident_id OPERATOR(pg_catalog.=) a.id
+        WHERE a.state OPERATOR(pg_catalog.=) ANY ('{open,dead}') AND coalesce(a.incident_id, a.id) OPERATOR(pg_catalog.=) a.id
           AND step.k OPERATOR(pg_catalog.>) a.escalation_level
         ORDER BY a.id
         FOR UPDATE OF a SKIP LOCKED
@@ -1031,21 +1031,21 @@ SELECT l.id                                        AS incident_id,
        l.assignee,
        l.state,
        (SELECT pg_catalog.min(m.severity) FROM kpi.alert m
-        WHERE m.incident_id OPERATOR(pg_catalog.=) l.id AND m.state OPERATOR(pg_catalog.<>) 'resolved')::text AS severity,
+        WHERE coalesce(m.incident_id, m.id) OPERATOR(pg_catalog.=) l.id AND m.state OPERATOR(pg_catalog.<>) 'resolved')::text AS severity,
        (SELECT pg_catalog.count(*) FROM kpi.alert m
-        WHERE m.incident_id OPERATOR(pg_catalog.=) l.id AND m.state OPERATOR(pg_catalog.<>) 'resolved') AS alerts,
+        WHERE coalesce(m.incident_id, m.id) OPERATOR(pg_catalog.=) l.id AND m.state OPERATOR(pg_catalog.<>) 'resolved') AS alerts,
        (SELECT pg_catalog.string_agg(s.code OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) m.period::text
                                      OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) m.severity::text,
                                      ', ' ORDER BY m.id)
         FROM kpi.alert m JOIN kpi.scope s ON s.id OPERATOR(pg_catalog.=) m.scope_id
-        WHERE m.incident_id OPERATOR(pg_catalog.=) l.id AND m.state OPERATOR(pg_catalog.<>) 'resolved') AS keys,
+        WHERE coalesce(m.incident_id, m.id) OPERATOR(pg_catalog.=) l.id AND m.state OPERATOR(pg_catalog.<>) 'resolved') AS keys,
        l.raised_at                                 AS opened_at,
        l.notified_at,
        l.delivery_count,
        l.escalation_level
 FROM kpi.alert l
 JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) l.indicator_id
-WHERE l.incident_id OPERATOR(pg_catalog.=) l.id AND l.state OPERATOR(pg_catalog.<>) 'resolved';
+WHERE coalesce(l.incident_id, l.id) OPERATOR(pg_catalog.=) l.id AND l.state OPERATOR(pg_catalog.<>) 'resolved';
 COMMENT ON VIEW kpi.incident IS
     'open incidents: related alerts of one indicator (scopes on one line, overlapping periods), led and delivered by the first of them';
 COMMENT ON COLUMN kpi.incident.incident_id IS 'the incident, = the id of its lead alert';
