@@ -150,6 +150,89 @@ SELECT pg_catalog.pg_extension_config_dump('kpi.alert_queue', '');
 SELECT pg_catalog.pg_extension_config_dump('kpi.alert_clock', '');
 
 -- ---------------------------------------------------------------------
+-- A setting: alert_in_writer (on, the default: keys of leaf scopes are
+-- judged in the writer's transaction; off: every key waits for
+-- kpi.evaluate(), for bulk loads and replays).  Only a change of the time
+-- zone rebuilds kpi.actual now.
+-- ---------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION kpi.setting_check() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT NEW.name OPERATOR(pg_catalog.=) ANY ('{time_zone,alert_in_writer}') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'check_violation',
+            MESSAGE = format('unknown kpi setting: "%s"', NEW.name),
+            HINT = 'The settings are: time_zone, alert_in_writer.';
+    END IF;
+    IF NEW.name OPERATOR(pg_catalog.=) 'time_zone'
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_timezone_names z WHERE z.name OPERATOR(pg_catalog.=) NEW.value) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('time zone "%s" not recognized', NEW.value),
+            HINT = 'Use a name from pg_timezone_names, e.g. Asia/Shanghai or UTC.';
+    END IF;
+    IF NEW.name OPERATOR(pg_catalog.=) 'alert_in_writer' AND NOT NEW.value OPERATOR(pg_catalog.=) ANY ('{on,off}') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('alert_in_writer is on or off, not "%s"', NEW.value);
+    END IF;
+    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NOT kpi.in_restore() THEN
+        NEW.set_by := CURRENT_USER;
+        NEW.set_at := pg_catalog.now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION kpi.setting_check() IS 'trigger: refuse unknown settings, unknown time zones and alert_in_writer values other than on and off';
+
+CREATE OR REPLACE FUNCTION kpi.setting_sync() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'setting'
+       OR TG_WHEN OPERATOR(pg_catalog.<>) 'AFTER'
+       OR (TG_LEVEL OPERATOR(pg_catalog.=) 'STATEMENT') OPERATOR(pg_catalog.<>) (TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE') THEN
+        RAISE EXCEPTION USING ERRCODE = 'E0001',   -- trigger_protocol_violated
+            MESSAGE = 'kpi.setting_sync() fires only AFTER each row (or a TRUNCATE) of kpi.setting';
+    END IF;
+    IF TG_LEVEL OPERATOR(pg_catalog.=) 'ROW' THEN
+        IF NOT 'time_zone' OPERATOR(pg_catalog.=) ANY (ARRAY[
+                CASE WHEN TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN OLD.name END,
+                CASE WHEN TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN NEW.name END]) THEN
+            RETURN NULL;            -- not the zone: nothing to rebuild
+        END IF;
+    END IF;
+    PERFORM kpi.actual_rebuild(NULL);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION kpi.setting_sync() IS 'trigger: rebuild kpi.actual when the company''s time zone changes';
+DROP TRIGGER setting_sync ON kpi.setting;
+CREATE TRIGGER setting_sync AFTER INSERT OR UPDATE OR DELETE ON kpi.setting
+    FOR EACH ROW EXECUTE FUNCTION kpi.setting_sync();
+CREATE TRIGGER setting_sync_truncate AFTER TRUNCATE ON kpi.setting
+    FOR EACH STATEMENT EXECUTE FUNCTION kpi.setting_sync();
+-- in a restore too: a company time zone restored after the measurements
+-- rebuilds kpi.actual in it
+ALTER TABLE kpi.setting ENABLE ALWAYS TRIGGER setting_sync;
+ALTER TABLE kpi.setting ENABLE ALWAYS TRIGGER setting_sync_truncate;
+COMMENT ON TABLE kpi.setting IS
+    'settings of the indicator system kept in the database (time_zone: the company''s zone, default UTC; alert_in_writer: on or off, default on)';
+COMMENT ON COLUMN kpi.setting.name IS 'the setting: time_zone or alert_in_writer';
+COMMENT ON COLUMN kpi.setting.value IS 'its value (time_zone: a name from pg_timezone_names; alert_in_writer: on or off)';
+
+CREATE FUNCTION kpi.alert_in_writer() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT coalesce((SELECT s.value FROM kpi.setting s WHERE s.name OPERATOR(pg_catalog.=) 'alert_in_writer'), 'on')
+           OPERATOR(pg_catalog.=) 'on';
+END;
+COMMENT ON FUNCTION kpi.alert_in_writer() IS
+    'whether writers judge the keys of leaf scopes in their own transaction (kpi.setting alert_in_writer, default on); off: everything waits for kpi.evaluate()';
+
+-- ---------------------------------------------------------------------
 -- 3. The judgement: what the alert of each key should be, afresh
 -- ---------------------------------------------------------------------
 
@@ -601,7 +684,7 @@ BEGIN
     ),
     kk AS (
         SELECT k.i, up.id AS s, k.p,
-               up.depth OPERATOR(pg_catalog.=) 0
+               up.depth OPERATOR(pg_catalog.=) 0 AND kpi.alert_in_writer()
                AND NOT EXISTS (SELECT FROM kpi.scope c WHERE c.parent_id OPERATOR(pg_catalog.=) up.id) AS now
         FROM k JOIN up ON up.origin OPERATOR(pg_catalog.=) k.s
     ),
@@ -653,6 +736,9 @@ BEGIN
        OR (TG_LEVEL OPERATOR(pg_catalog.=) 'STATEMENT') OPERATOR(pg_catalog.<>) (TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE') THEN
         RAISE EXCEPTION USING ERRCODE = 'E0001',   -- trigger_protocol_violated
             MESSAGE = 'kpi.alert_inputs() fires only AFTER each row (or a TRUNCATE) of kpi''s alert inputs';
+    END IF;
+    IF kpi.in_restore() THEN
+        RETURN NULL;                -- the alerts and the queue come with the dump
     END IF;
     IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' OR TG_TABLE_NAME OPERATOR(pg_catalog.=) 'scope' THEN
         INSERT INTO kpi.alert_queue (indicator_id) SELECT NULL WHERE kpi.alert_watched(NULL);

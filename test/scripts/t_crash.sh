@@ -202,6 +202,10 @@ check_derived() {
     local has
     has=$(psql_q -At -d $DB -c "SELECT to_regprocedure('kpi.verify()') IS NOT NULL")
     if [ "$has" = t ]; then
+        # from 0.7 on, the alerts of regions wait for the evaluation cycle
+        psql_q -At -d $DB -c "SELECT CASE WHEN to_regprocedure('kpi.evaluate(timestamptz)') IS NOT NULL
+                                          THEN (SELECT count(*) FROM kpi.evaluate()) END" >/dev/null ||
+            fail "kpi.evaluate() failed after recovery"
         DERIVED=$(psql_q -At -d $DB -c "SELECT count(*) FROM kpi.verify()") ||
             fail "kpi.verify() failed after recovery"
         DERIVED_WHAT="kpi.verify(): $DERIVED rows"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# pg_cron test: kpi.alert_escalate() scheduled every minute from pg_cron
-# escalates an unacknowledged alert whose step is due.  Runs against the
-# cluster test.sh started (pg_cron preloaded, background workers).
+# pg_cron test: kpi.evaluate() scheduled every minute from pg_cron judges
+# the company's key (queued by a branch's writer) and escalates the
+# unacknowledged incident whose step is due.  Runs against the cluster
+# test.sh started (pg_cron preloaded, background workers).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 kpi_find_pg_config
@@ -17,18 +18,19 @@ psql_q -d postgres -c "CREATE EXTENSION IF NOT EXISTS pg_cron"
 psql_q -d kpi_cron >/dev/null <<'SQL'
 CREATE EXTENSION kpi;
 INSERT INTO kpi.scope (code, name) VALUES ('hq', '集团');
+INSERT INTO kpi.scope (code, name, parent_id) VALUES ('hq.east', '华东', kpi.scope_id('hq'));
 INSERT INTO kpi.indicator (code, name, owner) VALUES ('sales.revenue', '销售收入', 'alice');
 SELECT kpi.set_target('sales.revenue', 'hq', '2026-07', '>= 100');
 INSERT INTO kpi.alert_rule (indicator_id, escalate_to, escalate_after)
 VALUES (kpi.indicator_id('sales.revenue'), '{bob}', '{1 second}');
-SELECT kpi.record('sales.revenue', 'hq', 10, '2026-07-01');
+SELECT kpi.record('sales.revenue', 'hq.east', 10, '2026-07-01');
 SQL
-job=$(psql_q -At -d postgres -c "SELECT cron.schedule_in_database('kpi-escalate', '* * * * *',
-                                  'SELECT kpi.alert_escalate()', 'kpi_cron')")
+job=$(psql_q -At -d postgres -c "SELECT cron.schedule_in_database('kpi-evaluate', '* * * * *',
+                                  'SELECT kpi.evaluate()', 'kpi_cron')")
 trap 'psql_q -d postgres -c "SELECT cron.unschedule($job)" >/dev/null 2>&1 || true' EXIT
 # pg_cron 1.4 schedules by the minute: wait for the next one (at most ~70 s)
 for _ in $(seq 1 75); do
-    level=$(psql_q -At -d kpi_cron -c "SELECT escalation_level || ' ' || assignee FROM kpi.alert")
+    level=$(psql_q -At -d kpi_cron -c "SELECT escalation_level || ' ' || assignee FROM kpi.alert WHERE scope_id = kpi.scope_id('hq')")
     [ "$level" = "1 bob" ] && break
     sleep 1
 done
@@ -37,7 +39,7 @@ psql_q -d postgres -c "SELECT cron.unschedule($job)" >/dev/null
 trap - EXIT
 psql_q -d postgres -c "DROP DATABASE kpi_cron WITH (FORCE)"
 if [ "$level" != "1 bob" ]; then
-    echo "pg_cron did not escalate the alert (escalation: '$level', successful runs: $runs)"
+    echo "pg_cron did not raise and escalate the company's alert (escalation: '$level', successful runs: $runs)"
     exit 1
 fi
-echo "pg_cron ran kpi.alert_escalate() ($runs successful runs): the alert went to bob"
+echo "pg_cron ran kpi.evaluate() ($runs successful runs): the company's alert was raised and went to bob"

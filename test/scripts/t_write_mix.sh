@@ -122,7 +122,7 @@ sf_msgs=$(cat "$work/targets.log" "$work/measurements.log" | grep -c '^pgbench: 
 [ "$t_txns" -gt 0 ] && [ "$m_txns" -gt 0 ] ||
     { cat "$work/targets.log" "$work/measurements.log" >&2; fail "a side of the mix committed nothing"; }
 
-v=$(psql_q -At -d $DB -c "SELECT count(*) FROM kpi.verify()") || fail "kpi.verify() failed"
+v=$(psql_q -At -d $DB -c "SELECT count(*) FROM kpi.evaluate()" -c "SELECT count(*) FROM kpi.verify()" | tail -1) || fail "kpi.verify() failed"
 counts=$(psql_q -At -d $DB -c "SELECT (SELECT count(*) FROM kpi.measurement) || ' measurements, ' ||
                                       (SELECT count(*) FROM kpi.target) || ' targets, ' ||
                                       (SELECT count(*) FROM kpi.actual) || ' actual rows'")
