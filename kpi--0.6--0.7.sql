@@ -102,6 +102,7 @@ ALTER TABLE kpi.alert_event ADD CONSTRAINT alert_event_kind_check
 
 -- Streaks counted evaluations; min_breaches now counts periods, judged
 -- afresh from the actuals, so there is nothing to keep.
+ALTER EXTENSION kpi DROP TABLE kpi.alert_streak;   -- and from the tables pg_dump keeps
 DROP TABLE kpi.alert_streak;
 
 -- whether an alert has an action item (as in 0.6)
@@ -284,7 +285,8 @@ COMMENT ON FUNCTION kpi.rolled_up(bigint, bigint[], kpi.period) IS
 --     other indicators, its attainment;
 --   * min_breaches N: the N - 1 periods before must have been bad too;
 --   * anomaly: the robust z of the value against the previous
---     anomaly_window periods (median and scaled median absolute deviation);
+--     anomaly_window periods: its distance from their median in units of
+--     their spread (the scaled median or mean absolute deviation);
 --   * no_data: a target, no data, and the indicator's data_due passed.
 -- raise: the key should have an alert; hold: an alert it has stays (raise,
 -- or not yet recovered past the band edge by recovery_margin); silenced:
@@ -346,9 +348,9 @@ AS $$
                    WHEN 'pace' THEN kpi.pace(j.value, j.goal, coalesce(ph.share, kpi.progress(j.p, dt.t, j.zone)))
                    WHEN 'anomaly' THEN
                        CASE WHEN j.value IS NULL OR an.n OPERATOR(pg_catalog.<) GREATEST(4, j.anomaly_window OPERATOR(pg_catalog./) 2) THEN NULL
-                            WHEN an.mad OPERATOR(pg_catalog.>) 0
+                            WHEN an.scale OPERATOR(pg_catalog.>) 0
                                 THEN pg_catalog.abs(j.value OPERATOR(pg_catalog.-) an.med)
-                                     OPERATOR(pg_catalog./) (1.4826 OPERATOR(pg_catalog.*) an.mad)
+                                     OPERATOR(pg_catalog./) an.scale
                             WHEN j.value OPERATOR(pg_catalog.=) an.med THEN 0
                             ELSE 'Infinity'::float8 END END AS score,
                cb.bad_before
@@ -380,9 +382,16 @@ AS $$
                 WHERE v.value IS NOT NULL),
             m AS (SELECT pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY h.value) AS med,
                          pg_catalog.count(*) AS n FROM h)
+            -- the spread: the median absolute deviation, or (for small
+            -- counts, where most values are equal and it is 0) the mean
+            -- absolute deviation, each scaled to a normal distribution's
+            -- standard deviation; the larger of the two
             SELECT m.med, m.n,
-                   (SELECT pg_catalog.percentile_cont(0.5) WITHIN GROUP
-                           (ORDER BY pg_catalog.abs(h.value OPERATOR(pg_catalog.-) m.med)) FROM h) AS mad
+                   GREATEST(1.4826 OPERATOR(pg_catalog.*)
+                                (SELECT pg_catalog.percentile_cont(0.5) WITHIN GROUP
+                                        (ORDER BY pg_catalog.abs(h.value OPERATOR(pg_catalog.-) m.med)) FROM h),
+                            1.2533 OPERATOR(pg_catalog.*)
+                                (SELECT pg_catalog.avg(pg_catalog.abs(h.value OPERATOR(pg_catalog.-) m.med)) FROM h)) AS scale
             FROM m) an ON j.how OPERATOR(pg_catalog.=) 'anomaly'
         -- consecutive periods: how many of the min_breaches - 1 before were bad
         LEFT JOIN LATERAL (
@@ -462,8 +471,9 @@ BEGIN ATOMIC
     FROM kpi.alert a WHERE a.id OPERATOR(pg_catalog.=) alert_log.alert_id;
 END;
 COMMENT ON FUNCTION kpi.alert_log(bigint, text, text, text) IS
-    'internal: log an event of an alert with its current state, severity and figures';
-REVOKE EXECUTE ON FUNCTION kpi.alert_log(bigint, text, text, text) FROM PUBLIC;
+    'log an event of an alert with its current state, severity and figures (with the caller''s rights)';
+-- (it runs with the caller's rights: a consumer's acknowledgement logs
+-- what it may log anyway)
 
 -- kpi.alert_promote: the lead of an incident was resolved; the oldest
 -- alert of the incident still unresolved leads it now.  If nobody had
@@ -494,8 +504,9 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION kpi.alert_promote(bigint, timestamptz) IS
-    'internal: after an incident''s lead is resolved, make its oldest unresolved alert the lead (delivered again unless acknowledged)';
-REVOKE EXECUTE ON FUNCTION kpi.alert_promote(bigint, timestamptz) FROM PUBLIC;
+    'after an incident''s lead is resolved, make its oldest unresolved alert the lead (delivered again unless acknowledged); with the caller''s rights';
+-- (with the caller's rights: a consumer resolving a lead hands on the
+-- alerts it sees; kpi.evaluate() hands on any it could not)
 
 -- kpi.alert_raise: a new alert for a key.  It joins the oldest open
 -- incident of its indicator whose lead is a related key: a scope above or
@@ -919,6 +930,18 @@ BEGIN
                                    THEN format('escalated to %s', r.escalate_to[r.escalation_level OPERATOR(pg_catalog.+) 1]) END);
         PERFORM pg_catalog.pg_notify('kpi_alert', r.id::text);
         dead_lettered := dead_lettered + 1;
+    END LOOP;
+
+    -- 3b'. incidents whose lead was resolved by a consumer that could not
+    -- see all of its alerts: handed on here
+    FOR r IN
+        SELECT DISTINCT m.incident_id FROM kpi.alert m
+        JOIN kpi.alert l ON l.id OPERATOR(pg_catalog.=) m.incident_id
+        WHERE m.state OPERATOR(pg_catalog.<>) 'resolved' AND l.state OPERATOR(pg_catalog.=) 'resolved'
+          AND m.id OPERATOR(pg_catalog.<>) m.incident_id
+        ORDER BY m.incident_id
+    LOOP
+        PERFORM kpi.alert_promote(r.incident_id, at);
     END LOOP;
 
     -- 3c. escalation steps that fell due

@@ -3,7 +3,8 @@
 --
 --   * 41 indicators in three layers: strategy (5 roots), tactics, execution,
 --     linked with weights into an indicator tree (指标树); three indicators
---     have two parents.
+--     have two parents.  One more, unplanned line stops, has no target and
+--     is watched by an anomaly rule.
 --   * scopes: hq > hq.east (hq.east.shanghai, hq.east.hangzhou), hq.south, hq.north.
 --   * measurements for every month of 2025 and 2026, at month end, per
 --     branch and region (R&D launches only at hq); targets for 2026 by month,
@@ -493,7 +494,10 @@ SELECT kpi.set_target('supply.lead_time_days', 'hq.north', '2026-Q3', '<= 3.5 fr
 --   revenue and output: amber or worse raises, escalation to the directors;
 --   complaint rate and on-time delivery: with hysteresis (0.05), so a rate
 --   wobbling around the edge does not raise and clear again and again;
---   the north's lead time only after two bad evaluations in a row.
+--   the north's lead time only after two bad months in a row (连续两个月).
+-- Rules with no scope apply to every scope that has a target: branches,
+-- regions and the company (kpi.evaluate() judges the levels above a
+-- branch, below).
 -- ---------------------------------------------------------------------
 INSERT INTO kpi.alert_rule (indicator_id, scope_id, raise_at, min_breaches, recovery_margin,
                             escalate_to, escalate_after)
@@ -505,6 +509,15 @@ FROM (VALUES ('sales.revenue',          NULL,       'amber', 1, 0.0,  '{销售�
              ('supply.otd_rate',        NULL,       'red',   1, 0.05, '{}',                '{}'),
              ('supply.lead_time_days',  'hq.north', 'amber', 2, 0.0,  '{供应链总监}',      '{2 days}'))
      AS r(code, scope, raise_at, min_breaches, margin, esc_to, esc_after);
+
+-- One indicator has no target at all: unplanned line stops are a health
+-- signal, not a goal.  An anomaly rule (异常波动) watches it instead: a
+-- month far outside its own last twelve months raises.
+INSERT INTO kpi.indicator (code, name, unit, agg, owner, description, definition) VALUES
+('mfg.line_stops', '非计划停线次数', '次', 'sum', '制造中心 马超',
+ '总装线非计划停线的次数。没有目标值，用异常检测发现异常波动。',
+ '设备故障、缺料、质量问题导致总装线停线超过 10 分钟的次数，计划保养不计。');
+INSERT INTO kpi.alert_rule (indicator_id, basis) VALUES (kpi.indicator_id('mfg.line_stops'), 'anomaly');
 
 -- ---------------------------------------------------------------------
 -- Measurements (kpi.measurement).  kpi.actual follows by trigger.
@@ -526,6 +539,17 @@ FROM (SELECT * FROM demo_value WHERE kind = 'ratio' ORDER BY k, code, scope) v \
 -- R&D launches are counted once, for the whole group.
 SELECT count(kpi.record('rd.launches', 'hq', v.value, v.at)) AS launches_recorded
 FROM (SELECT * FROM demo_value WHERE code = 'rd.launches' ORDER BY k) v \gset
+
+-- Line stops follow the downtime: one stop per two and a half hours.
+INSERT INTO kpi.measurement (indicator_id, scope_id, at, value, source)
+SELECT kpi.indicator_id('mfg.line_stops'), s.id, v.at, round(v.value / 2.5), 'mes'
+FROM demo_value v JOIN kpi.scope s ON s.code = v.scope
+WHERE v.code = 'mfg.downtime_hours'
+ORDER BY v.k, v.scope;
+
+-- The evaluation cycle (pg_cron runs it every minute, docs/alerts.md):
+-- the regions and the company, whose keys the writers queued, are judged.
+SELECT judged AS evaluated_keys FROM kpi.evaluate() \gset
 
 COMMIT;
 DROP FUNCTION pg_temp.demo_season(text, int);

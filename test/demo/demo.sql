@@ -1,5 +1,5 @@
 -- make demo: the indicator system of 华夏家电 (Huaxia Appliances) in kpi.
--- Loads test/demo/company.sql (41 indicators, a company with three regions,
+-- Loads test/demo/company.sql (42 indicators, a company with three regions,
 -- 2025 and 2026 by month, targets for 2026), then prints what a management
 -- meeting looks at for the second quarter of 2026:
 --   1. the indicator tree (指标树) for the whole company, from kpi.rollup;
@@ -8,7 +8,8 @@
 --      against the quarter before and the same quarter last year;
 --   4. one region month by month, to see when things went wrong;
 --   5. a check that ratio indicators are ratios of sums;
---   6. the alerts the load raised;
+--   6. the alerts: incidents grouping related alerts, every level, an
+--      anomaly caught without a target, what a consumer is handed;
 --   7. the review (复盘) of the quarter for 华北大区: findings with root
 --      causes and lessons, actions with owners and due dates, the overdue
 --      ones, and a lessons search in Chinese and in English.
@@ -138,27 +139,43 @@ GROUP BY i.code, i.name, i.unit
 ORDER BY i.code;
 
 \echo
-\echo '6. Alerts (预警) the load raised for 2026-Q2, worst first (kpi.alert)'
+\echo '6. Alerts (预警): open incidents, each grouping related alerts (kpi.incident)'
+SELECT incident_id AS id, indicator, assignee, state, severity, alerts,
+       CASE WHEN length(keys) > 70 THEN left(keys, 67) || '...' ELSE keys END AS keys
+FROM kpi.incident ORDER BY severity, incident_id;
+
+\echo
+\echo '   2026-Q2 alerts at every level (branch, region, company), worst first (kpi.alert)'
 SELECT i.name AS indicator, s.name AS scope, a.period::text AS period, a.state,
-       a.severity::text AS severity, pg_temp.fmt(a.value, i.unit) AS value,
-       round((a.attainment * 100)::numeric, 1) AS "att %", a.assignee
+       a.severity::text AS severity, a.basis, pg_temp.fmt(a.value, i.unit) AS value,
+       round((a.score * 100)::numeric, 1) AS "score %", a.assignee
 FROM kpi.alert a
 JOIN kpi.indicator i ON i.id = a.indicator_id
 JOIN kpi.scope s ON s.id = a.scope_id
-WHERE a.period OPERATOR(kpi.<@) '2026-Q2'::kpi.period AND a.state <> 'resolved'
+WHERE a.period OPERATOR(kpi.<@) '2026-Q2'::kpi.period AND a.state <> 'resolved' AND a.kind = 'status'
 ORDER BY a.severity, i.code, s.code, a.period;
 
 \echo
-\echo '   every alert of 2026 by state, and what a consumer sees: kpi.alert_claim(''demo'', 3)'
-SELECT a.state, count(*) AS alerts, count(*) FILTER (WHERE a.resolved_by = 'kpi') AS resolved_by_kpi
+\echo '   no target, an anomaly rule: line stops in 2026 outside their own last twelve months (异常波动)'
+SELECT i.name AS indicator, s.name AS scope, a.period::text AS period, a.severity::text AS severity,
+       a.value, round(a.score::numeric, 1) AS "robust z"
+FROM kpi.alert a
+JOIN kpi.indicator i ON i.id = a.indicator_id
+JOIN kpi.scope s ON s.id = a.scope_id
+WHERE a.kind = 'anomaly'
+ORDER BY a.period, s.code;
+
+\echo
+\echo '   every alert of 2026 by state and level, and what a consumer is handed: kpi.alert_claim(''demo'', 3)'
+SELECT a.state, count(*) AS alerts,
+       count(*) FILTER (WHERE EXISTS (SELECT FROM kpi.scope c WHERE c.parent_id = a.scope_id)) AS above_a_branch,
+       count(*) FILTER (WHERE a.resolved_by = 'kpi') AS resolved_by_kpi
 FROM kpi.alert a WHERE a.period OPERATOR(kpi.<@) '2026'::kpi.period GROUP BY a.state ORDER BY a.state;
 SELECT c.id, i.code, s.code AS scope, c.period::text AS period, c.severity::text AS severity, c.delivery_count
 FROM kpi.alert_claim('demo', 3) c
 JOIN kpi.indicator i ON i.id = c.indicator_id JOIN kpi.scope s ON s.id = c.scope_id
 ORDER BY c.severity, c.raised_at, c.id;
 
-
-\echo
 
 \echo
 \echo '7. Review (复盘) of 2026-Q2, 华北大区: findings, root causes, lessons (kpi.review, kpi.finding)'
