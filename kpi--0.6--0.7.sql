@@ -456,6 +456,21 @@ $$;
 COMMENT ON FUNCTION kpi.judgement(bigint[], bigint[], kpi.period[], timestamptz) IS
     'the alert each (indicator, scope, period) key should have at `at`, judged afresh from the data: kind, basis, score, severity, whether to raise and whether an open alert holds';
 
+-- kpi.judge: the judgement of one key, by codes: why a key has an alert,
+-- or why not.  Nothing is written.
+CREATE FUNCTION kpi.judge(indicator text, scope text, period kpi.period,
+                          at timestamptz DEFAULT pg_catalog.now())
+    RETURNS TABLE (kind text, basis text, value float8, attainment float8, score float8,
+                   severity kpi.status, raise boolean, hold boolean, silenced boolean, dismissed boolean)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT j.kind, j.basis, j.value, j.attainment, j.score, j.severity, j.raise, j.hold, j.silenced, j.dismissed
+    FROM kpi.judgement(ARRAY[kpi.indicator_id(indicator)], ARRAY[kpi.scope_id(scope)], ARRAY[period], at) j
+$$;
+COMMENT ON FUNCTION kpi.judge(text, text, kpi.period, timestamptz) IS
+    'the judgement of one key at a time (kpi.judgement by codes): kind, basis, score, severity, whether it raises, holds, is silenced or was dismissed by hand; writes nothing';
+
 -- ---------------------------------------------------------------------
 -- 4. Applying the judgement: raise, follow, resolve; incidents
 -- ---------------------------------------------------------------------
