@@ -64,6 +64,20 @@ COMMENT ON FUNCTION kpi.indicator_as_of(timestamptz) IS
 -- Alerts: their kind, what they were judged on, the incident they belong to.
 -- (kpi.has_action takes the alert's row type and kpi.alert_followup calls
 -- it: both are created again below, unchanged but for new columns.)
+-- The privileges granted on them by hand are kept (in a transaction-local
+-- setting, as a GRANT statement each) and given back below.
+SELECT pg_catalog.set_config('kpi.upgrade_grants', coalesce(pg_catalog.string_agg(g, ';'), ''), true)
+FROM (SELECT pg_catalog.format('GRANT %s ON %s TO %s%s', a.privilege_type, x.object,
+                               CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                                    ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END,
+                               CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) AS g
+      FROM (SELECT 'TABLE kpi.alert_followup' AS object, c.relacl AS acl, c.relowner AS owner
+            FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) 'kpi.alert_followup'::pg_catalog.regclass
+            UNION ALL
+            SELECT 'FUNCTION kpi.has_action(kpi.alert)', p.proacl, p.proowner
+            FROM pg_catalog.pg_proc p WHERE p.oid OPERATOR(pg_catalog.=) 'kpi.has_action(kpi.alert)'::pg_catalog.regprocedure) x,
+           pg_catalog.aclexplode(x.acl) a
+      WHERE a.grantee OPERATOR(pg_catalog.<>) x.owner AND a.grantee OPERATOR(pg_catalog.<>) 0) grants;
 DROP VIEW kpi.alert_followup;
 DROP FUNCTION kpi.has_action(kpi.alert);
 ALTER TABLE kpi.alert DROP CONSTRAINT alert_state_check;
@@ -1223,6 +1237,17 @@ COMMENT ON COLUMN kpi.alert_followup.open_actions IS 'of which open or in progre
 COMMENT ON COLUMN kpi.alert_followup.has_action IS 'an action exists for the alert';
 COMMENT ON COLUMN kpi.alert_followup.red_without_plan IS
     'an unresolved red alert that kpi.evaluate() flagged for having no action item after its rule''s plan_within';
+
+-- Privileges granted by hand on the two objects created again above.
+DO $$
+DECLARE
+    g text;
+BEGIN
+    FOREACH g IN ARRAY pg_catalog.string_to_array(pg_catalog.current_setting('kpi.upgrade_grants'), ';') LOOP
+        EXECUTE g;
+    END LOOP;
+END
+$$;
 
 -- The next kpi.evaluate() judges every key under the rules of 0.7.
 INSERT INTO kpi.alert_queue (indicator_id) SELECT NULL WHERE kpi.alert_watched(NULL);
