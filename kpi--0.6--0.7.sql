@@ -313,10 +313,16 @@ CREATE FUNCTION kpi.judgement(ind bigint[], scp bigint[], per kpi.period[],
                    kind text, basis text, value float8, attainment float8, score float8,
                    severity kpi.status, raise boolean, hold boolean, silenced boolean,
                    dismissed boolean)
-    LANGUAGE sql STABLE
-    -- one plan for many small lookups: compiling it would cost more
-    SET search_path = pg_catalog, pg_temp SET jit = off
+    LANGUAGE plpgsql STABLE
+    -- one plan, planned once per session and kept (planning it costs more
+    -- than running it for a statement's keys); never compiled by JIT
+    SET search_path = pg_catalog, pg_temp SET jit = off SET plan_cache_mode = force_generic_plan
 AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL, so that the plan is kept for the session (a writer calls
+    -- this once per statement)
+    RETURN QUERY
     WITH k AS (
         SELECT DISTINCT u.i, u.s, u.p
         FROM ROWS FROM (pg_catalog.unnest(ind), pg_catalog.unnest(scp), pg_catalog.unnest(per)) AS u(i, s, p)
@@ -391,7 +397,9 @@ AS $$
         -- previous anomaly_window periods
         LEFT JOIN LATERAL (
             WITH h AS (
-                SELECT v.value FROM pg_catalog.generate_series(1, j.anomaly_window) g
+                SELECT v.value
+                FROM pg_catalog.generate_series(1, CASE WHEN j.how OPERATOR(pg_catalog.=) 'anomaly'
+                                                        THEN j.anomaly_window ELSE 0 END) g
                 CROSS JOIN LATERAL kpi.rolled_up(j.i, j.subtree, j.p OPERATOR(kpi.-) g) v
                 WHERE v.value IS NOT NULL),
             m AS (SELECT pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY h.value) AS med,
@@ -410,7 +418,8 @@ AS $$
         -- consecutive periods: how many of the min_breaches - 1 before were bad
         LEFT JOIN LATERAL (
             SELECT pg_catalog.count(*) AS bad_before
-            FROM pg_catalog.generate_series(1, j.min_breaches OPERATOR(pg_catalog.-) 1) g
+            FROM pg_catalog.generate_series(1, CASE WHEN j.how OPERATOR(pg_catalog.<>) 'anomaly'
+                                                    THEN j.min_breaches OPERATOR(pg_catalog.-) 1 ELSE 0 END) g
             CROSS JOIN LATERAL kpi.rolled_up(j.i, j.subtree, j.p OPERATOR(kpi.-) g) v
             JOIN kpi.target pt ON pt.indicator_id OPERATOR(pg_catalog.=) j.i AND pt.scope_id OPERATOR(pg_catalog.=) j.s
                               AND pt.period OPERATOR(kpi.=) (j.p OPERATOR(kpi.-) g)
@@ -465,7 +474,9 @@ AS $$
         SELECT pa.resolved_by, pa.kind, pa.severity FROM kpi.alert pa
         WHERE pa.indicator_id OPERATOR(pg_catalog.=) l.i AND pa.scope_id OPERATOR(pg_catalog.=) l.s
           AND pa.period OPERATOR(kpi.=) l.p
-        ORDER BY pa.id DESC LIMIT 1) pa ON true
+        ORDER BY pa.id DESC LIMIT 1) pa ON true;
+END
+
 $$;
 COMMENT ON FUNCTION kpi.judgement(bigint[], bigint[], kpi.period[], timestamptz) IS
     'the alert each (indicator, scope, period) key should have at `at`, judged afresh from the data: kind, basis, score, severity, whether to raise and whether an open alert holds';
@@ -598,7 +609,7 @@ REVOKE EXECUTE ON FUNCTION kpi.alert_raise(record, timestamptz) FROM PUBLIC;
 CREATE FUNCTION kpi.alert_judge(ind bigint[], scp bigint[], per kpi.period[],
                                 at timestamptz DEFAULT pg_catalog.now()) RETURNS integer
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     j record;
@@ -701,7 +712,7 @@ COMMENT ON FUNCTION kpi.alert_watched(bigint) IS
 -- different branches wait for one another on the shared keys.
 CREATE FUNCTION kpi.alert_written(ind bigint[], scp bigint[], per kpi.period[]) RETURNS void
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     li bigint[];

@@ -22,7 +22,7 @@ INSERT INTO kpi.scope (code, name, parent_id) VALUES ('hq.east', '华东', kpi.s
 INSERT INTO kpi.indicator (code, name, owner) VALUES ('sales.revenue', '销售收入', 'alice');
 SELECT kpi.set_target('sales.revenue', 'hq', '2026-07', '>= 100');
 INSERT INTO kpi.alert_rule (indicator_id, escalate_to, escalate_after)
-VALUES (kpi.indicator_id('sales.revenue'), '{bob}', '{1 second}');
+VALUES (kpi.indicator_id('sales.revenue'), '{bob}', '{0 seconds}');   -- due as soon as raised
 SELECT kpi.record('sales.revenue', 'hq.east', 10, '2026-07-01');
 SQL
 job=$(psql_q -At -d postgres -c "SELECT cron.schedule_in_database('kpi-evaluate', '* * * * *',
