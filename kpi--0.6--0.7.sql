@@ -319,6 +319,8 @@ CREATE FUNCTION kpi.judgement(ind bigint[], scp bigint[], per kpi.period[],
     SET search_path = pg_catalog, pg_temp SET jit = off SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
+DECLARE
+    tz text := kpi.time_zone();
 BEGIN
     -- PL/pgSQL, so that the plan is kept for the session (a writer calls
     -- this once per statement)
@@ -329,16 +331,15 @@ BEGIN
         WHERE u.i IS NOT NULL AND u.s IS NOT NULL AND u.p IS NOT NULL
     ),
     b AS (
-        SELECT k.i, k.s, k.p, x.agg, x.bands, x.data_due, x.lifecycle, z.zone, k.subtree,
+        SELECT k.i, k.s, k.p, x.agg, x.bands, x.data_due, x.lifecycle, tz AS zone, k.subtree,
                r.id AS rule_id, r.basis AS rule_basis, r.raise_at, r.min_breaches, r.recovery_margin,
                r.anomaly_window, r.anomaly_threshold,
                v.tally, v.value, g.goal,
-               kpi.progress(k.p, at, z.zone) AS elapsed
+               kpi.progress(k.p, at, tz) AS elapsed
         FROM (SELECT k.*, kpi.scope_descendants(k.s) AS subtree FROM k
               -- a member judges only the scopes it sees whole
               WHERE (SELECT kpi.visible_scopes()) IS NULL
                  OR k.s OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[])) k
-        CROSS JOIN (SELECT kpi.time_zone() AS zone) z
         JOIN kpi.indicator x ON x.id OPERATOR(pg_catalog.=) k.i
         LEFT JOIN LATERAL (
             SELECT r.* FROM kpi.alert_rule r
@@ -349,7 +350,9 @@ BEGIN
                               AND g.period OPERATOR(kpi.=) k.p
         LEFT JOIN LATERAL kpi.rolled_up(k.i, k.subtree, k.p) v ON true
     ),
-    j AS (
+    -- materialized: each key's basis is decided once, not in every
+    -- expression that uses it
+    j AS MATERIALIZED (
         SELECT b.*,
                CASE WHEN b.rule_basis IS NULL THEN NULL
                     WHEN b.rule_basis OPERATOR(pg_catalog.=) 'anomaly' THEN 'anomaly'
