@@ -538,7 +538,14 @@ BEGIN
     UPDATE kpi.alert a SET incident_id = lead.id, updated_at = at
     WHERE a.incident_id OPERATOR(pg_catalog.=) old_lead AND a.state OPERATOR(pg_catalog.<>) 'resolved'
       AND a.id OPERATOR(pg_catalog.<>) old_lead;
-    UPDATE kpi.alert a SET notified_at = at, lease_until = NULL WHERE a.id OPERATOR(pg_catalog.=) lead.id;
+    -- the incident keeps its escalation: the new lead starts where the old
+    -- one was, with its assignee
+    UPDATE kpi.alert a SET notified_at = at, lease_until = NULL,
+                           escalation_level = GREATEST(a.escalation_level, o.escalation_level),
+                           assignee = CASE WHEN o.escalation_level OPERATOR(pg_catalog.>) a.escalation_level
+                                           THEN o.assignee ELSE a.assignee END
+    FROM kpi.alert o
+    WHERE a.id OPERATOR(pg_catalog.=) lead.id AND o.id OPERATOR(pg_catalog.=) old_lead;
     PERFORM kpi.alert_log(lead.id, 'promote', 'kpi', format('leads incident %s after alert %s', lead.id, old_lead));
     IF lead.state OPERATOR(pg_catalog.=) 'open' THEN
         PERFORM pg_catalog.pg_notify('kpi_alert', lead.id::text);
@@ -552,11 +559,12 @@ COMMENT ON FUNCTION kpi.alert_promote(bigint, timestamptz) IS
 -- alerts it sees; kpi.evaluate() hands on any it could not)
 
 -- kpi.alert_raise: a new alert for a key.  It joins the oldest open
--- incident of its indicator whose lead is a related key: a scope above or
+-- incident of its indicator that holds a related key: a scope above or
 -- below it (or the same) and an overlapping period (the month's quarter
--- and year, the region and company it drags down).  No notification then:
--- the lead was delivered and shows its members.  Otherwise it leads a new
--- incident and is delivered.  Raisers of one indicator take turns here,
+-- and year, the region and company it drags down).  No notification then
+-- (the lead was delivered and shows its members), unless the new alert is
+-- worse than all the incident holds: then the lead is notified again.
+-- Otherwise it leads a new incident and is delivered.  Raisers of one indicator take turns here,
 -- so two writers cannot both open an incident for one problem.
 CREATE FUNCTION kpi.alert_raise(j record, at timestamptz) RETURNS boolean
     LANGUAGE plpgsql VOLATILE
@@ -566,15 +574,21 @@ DECLARE
     lead kpi.alert;
     new_id bigint;
     who text;
+    worse boolean;
 BEGIN
     PERFORM pg_catalog.pg_advisory_xact_lock(7040105, pg_catalog.hashint8(j.indicator_id));
-    SELECT * INTO lead FROM kpi.alert a
-    WHERE a.indicator_id OPERATOR(pg_catalog.=) j.indicator_id AND a.state OPERATOR(pg_catalog.<>) 'resolved'
-      AND coalesce(a.incident_id, a.id) OPERATOR(pg_catalog.=) a.id
-      AND a.period OPERATOR(kpi.&&) j.period
-      AND (a.scope_id OPERATOR(pg_catalog.=) ANY (kpi.scope_descendants(j.scope_id))
-           OR j.scope_id OPERATOR(pg_catalog.=) ANY (kpi.scope_descendants(a.scope_id)))
-    ORDER BY a.id LIMIT 1;
+    -- the oldest open incident with an unresolved alert on a related key
+    SELECT l.* INTO lead FROM kpi.alert l
+    WHERE l.id OPERATOR(pg_catalog.=) (
+        SELECT pg_catalog.min(coalesce(a.incident_id, a.id)) FROM kpi.alert a
+        WHERE a.indicator_id OPERATOR(pg_catalog.=) j.indicator_id AND a.state OPERATOR(pg_catalog.<>) 'resolved'
+          AND a.period OPERATOR(kpi.&&) j.period
+          AND (a.scope_id OPERATOR(pg_catalog.=) ANY (kpi.scope_descendants(j.scope_id))
+               OR j.scope_id OPERATOR(pg_catalog.=) ANY (kpi.scope_descendants(a.scope_id))));
+    -- is the new alert worse than everything the incident holds?
+    worse := lead.id IS NOT NULL AND j.severity OPERATOR(pg_catalog.<) (
+        SELECT pg_catalog.min(a.severity) FROM kpi.alert a
+        WHERE coalesce(a.incident_id, a.id) OPERATOR(pg_catalog.=) lead.id AND a.state OPERATOR(pg_catalog.<>) 'resolved');
     SELECT i.owner INTO who FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) j.indicator_id;
     new_id := pg_catalog.nextval('kpi.alert_id_seq');
     INSERT INTO kpi.alert (id, indicator_id, scope_id, period, rule_id, state, severity, value, attainment,
@@ -594,6 +608,13 @@ BEGIN
         PERFORM pg_catalog.pg_notify('kpi_alert', new_id::text);
     ELSE
         PERFORM kpi.alert_log(new_id, 'raise', 'kpi', format('in incident %s', lead.id));
+        IF worse THEN
+            -- a worse problem joined the incident: its people hear of it,
+            -- acknowledged or not (it is new, not a repeat)
+            UPDATE kpi.alert a SET notified_at = at, updated_at = at WHERE a.id OPERATOR(pg_catalog.=) lead.id;
+            PERFORM kpi.alert_log(lead.id, 'worsen', 'kpi', format('alert %s joined, %s', new_id, j.severity));
+            PERFORM pg_catalog.pg_notify('kpi_alert', lead.id::text);
+        END IF;
     END IF;
     RETURN true;
 END
@@ -658,7 +679,8 @@ BEGIN
                                        lease_until = NULL, updated_at = at,
                                        severity = coalesce(j.severity, x.severity),
                                        value = j.value, attainment = j.attainment,
-                                       score = CASE WHEN j.kind IS NOT DISTINCT FROM x.kind THEN j.score ELSE x.score END
+                                       score = CASE WHEN j.kind IS NOT DISTINCT FROM x.kind THEN j.score ELSE x.score END,
+                                       basis = CASE WHEN j.kind IS NOT DISTINCT FROM x.kind THEN j.basis ELSE x.basis END
                 WHERE x.id OPERATOR(pg_catalog.=) a.id;
                 -- recovered: judged better on the same basis, or the missing data came
                 PERFORM kpi.alert_log(a.id, CASE WHEN j.kind IS NOT DISTINCT FROM a.kind
@@ -870,6 +892,29 @@ $$;
 COMMENT ON FUNCTION kpi.alert_keys(bigint, bigint, kpi.period) IS
     'the keys a queued entry stands for (NULL = every): rolled-up keys with data or a target, and keys with an unresolved alert';
 
+-- kpi.periods_ended: the periods of every grain whose end (the midnight
+-- after their last day, in zone tz) falls in (after, upto].  NULL when the
+-- window spans more than 400 days (then every period counts: the caller
+-- sweeps all keys).
+CREATE FUNCTION kpi.periods_ended(after timestamptz, upto timestamptz, tz text)
+    RETURNS kpi.period[]
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN after OPERATOR(pg_catalog.<) (upto OPERATOR(pg_catalog.-) interval '400 days') THEN NULL
+                ELSE coalesce(pg_catalog.array_agg(DISTINCT p.period), '{}') END
+    FROM pg_catalog.generate_series(
+             (GREATEST(after, upto OPERATOR(pg_catalog.-) interval '400 days') AT TIME ZONE tz)::date
+                 OPERATOR(pg_catalog.-) 1,
+             (upto AT TIME ZONE tz)::date, interval '1 day') d
+    CROSS JOIN pg_catalog.unnest('{day,week,month,quarter,half,year}'::text[]) g
+    CROSS JOIN LATERAL (SELECT kpi.period(d::date, g) AS period) p
+    WHERE ((kpi.end_date(p.period) OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE tz) OPERATOR(pg_catalog.>) after
+      AND ((kpi.end_date(p.period) OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE tz) OPERATOR(pg_catalog.<=) upto
+$$;
+COMMENT ON FUNCTION kpi.periods_ended(timestamptz, timestamptz, text) IS
+    'the periods of every grain that ended (in zone tz) after one time and up to another; NULL for a window of more than 400 days';
+
 -- kpi.evaluate(at): run it every minute (pg_cron, docs/alerts.md).  It
 --   1. judges the queued keys (levels above the written scope, changed
 --      rules, silences, indicators ...);
@@ -907,16 +952,23 @@ BEGIN
     WITH q AS (
         DELETE FROM kpi.alert_queue RETURNING indicator_id, scope_id, period
     ), timed AS (
-        -- periods that ended, or whose data became due, since the last run
-        SELECT t.indicator_id, t.scope_id, t.period FROM kpi.target t
-        JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) t.indicator_id
-        CROSS JOIN (SELECT kpi.time_zone() AS zone) z
-        CROSS JOIN LATERAL (SELECT ((kpi.end_date(t.period) OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE z.zone) AS ended) e
-        WHERE kpi.alert_watched(t.indicator_id)
-          AND ((e.ended OPERATOR(pg_catalog.>) last AND e.ended OPERATOR(pg_catalog.<=) at)
-               OR (i.data_due IS NOT NULL
-                   AND e.ended OPERATOR(pg_catalog.+) i.data_due OPERATOR(pg_catalog.>) last
-                   AND e.ended OPERATOR(pg_catalog.+) i.data_due OPERATOR(pg_catalog.<=) at))
+        -- keys with a target whose period ended, or whose data became due,
+        -- since the last run (all of them on the first run, or after a
+        -- pause of more than 400 days)
+        SELECT a.indicator_id, a.scope_id, a.period
+        FROM kpi.actual a
+        CROSS JOIN (SELECT kpi.periods_ended(last, at, kpi.time_zone()) AS ended) e
+        WHERE a.target IS NOT NULL AND kpi.alert_watched(a.indicator_id)
+          AND (e.ended IS NULL OR a.period OPERATOR(kpi.=) ANY (e.ended))
+        UNION ALL
+        SELECT a.indicator_id, a.scope_id, a.period
+        FROM (SELECT DISTINCT i.data_due FROM kpi.indicator i WHERE i.data_due IS NOT NULL) d
+        CROSS JOIN LATERAL (SELECT kpi.periods_ended(last OPERATOR(pg_catalog.-) d.data_due,
+                                                     at OPERATOR(pg_catalog.-) d.data_due,
+                                                     kpi.time_zone()) AS ended) e
+        JOIN kpi.indicator i ON i.data_due OPERATOR(pg_catalog.=) d.data_due
+        JOIN kpi.actual a ON a.indicator_id OPERATOR(pg_catalog.=) i.id
+        WHERE a.target IS NOT NULL AND (e.ended IS NULL OR a.period OPERATOR(kpi.=) ANY (e.ended))
         UNION ALL
         -- silences that expired
         SELECT s.indicator_id, NULL, NULL FROM kpi.silence s
@@ -1146,7 +1198,8 @@ DECLARE
     r record;
 BEGIN
     FOR r IN
-        SELECT a.id, step.k, r2.escalate_to[step.k] AS assignee
+        SELECT a.id, step.k, r2.escalate_to[step.k] AS assignee, a.escalation_level AS from_level,
+               r2.escalate_to AS chain
         FROM kpi.alert a
         JOIN kpi.alert_rule r2 ON r2.id OPERATOR(pg_catalog.=) a.rule_id
         CROSS JOIN LATERAL (
@@ -1162,10 +1215,14 @@ BEGIN
                                notified_at = at, lease_until = NULL,
                                updated_at = at
         WHERE a.id OPERATOR(pg_catalog.=) r.id;
+        -- every step passed is logged (a cycle that comes late may pass
+        -- several); one notification, to the last
         INSERT INTO kpi.alert_event (alert_id, kind, actor, state, severity, value, attainment, note)
         SELECT a.id, 'escalate', CURRENT_USER, a.state, a.severity, a.value, a.attainment,
-               format('step %s: to %s', r.k, r.assignee)
-        FROM kpi.alert a WHERE a.id OPERATOR(pg_catalog.=) r.id;
+               format('step %s: to %s', st, r.chain[st])
+        FROM kpi.alert a, pg_catalog.generate_series(r.from_level OPERATOR(pg_catalog.+) 1, r.k) st
+        WHERE a.id OPERATOR(pg_catalog.=) r.id
+        ORDER BY st;
         PERFORM pg_catalog.pg_notify('kpi_alert', r.id::text);
         n := n + 1;
     END LOOP;
@@ -1387,7 +1444,11 @@ BEGIN ATOMIC
                      pg_catalog.array_agg(k.period) AS p
               FROM kpi.alert_keys(NULL, NULL, NULL) k
               WHERE NOT EXISTS (SELECT FROM kpi.alert_queue)) ks
-        CROSS JOIN LATERAL kpi.judgement(ks.i, ks.s, ks.p, pg_catalog.now()) g
+        -- judged when the alerts were: at the last evaluation (the cycle
+        -- judges what time changes), or now if there was none
+        CROSS JOIN LATERAL kpi.judgement(ks.i, ks.s, ks.p,
+                                         coalesce((SELECT c.evaluated_at FROM kpi.alert_clock c
+                                                   WHERE pg_catalog.isfinite(c.evaluated_at)), pg_catalog.now())) g
         LEFT JOIN kpi.alert a ON a.indicator_id OPERATOR(pg_catalog.=) g.indicator_id
                              AND a.scope_id OPERATOR(pg_catalog.=) g.scope_id
                              AND a.period OPERATOR(kpi.=) g.period AND a.state OPERATOR(pg_catalog.<>) 'resolved'
@@ -1500,7 +1561,9 @@ BEGIN
         ELSIF v.problem OPERATOR(pg_catalog.=) ANY ('{alerts pending,alert missing,alert stale}') THEN
             IF NOT judged THEN
                 INSERT INTO kpi.alert_queue (indicator_id) VALUES (NULL);
-                PERFORM kpi.evaluate();
+                -- at the time of the last evaluation, as kpi.verify() judged
+                PERFORM kpi.evaluate(coalesce((SELECT c.evaluated_at FROM kpi.alert_clock c
+                                               WHERE pg_catalog.isfinite(c.evaluated_at)), pg_catalog.now()));
                 judged := true;
             END IF;
             action := 'judged every key again (kpi.evaluate())';
