@@ -300,7 +300,8 @@ COMMENT ON FUNCTION kpi.rolled_up(bigint, bigint[], kpi.period) IS
 --   * min_breaches N: the N - 1 periods before must have been bad too;
 --   * anomaly: the robust z of the value against the previous
 --     anomaly_window periods: its distance from their median in units of
---     their spread (the scaled median or mean absolute deviation);
+--     their spread (the scaled median or mean absolute deviation); for a
+--     sum or count indicator only once the period has ended;
 --   * no_data: a target, no data, and the indicator's data_due passed.
 -- raise: the key should have an alert; hold: an alert it has stays (raise,
 -- or not yet recovered past the band edge by recovery_margin); silenced:
@@ -355,6 +356,10 @@ BEGIN
     j AS MATERIALIZED (
         SELECT b.*,
                CASE WHEN b.rule_basis IS NULL THEN NULL
+                    -- a running sum is no match for whole earlier periods
+                    WHEN b.rule_basis OPERATOR(pg_catalog.=) 'anomaly'
+                         AND b.agg OPERATOR(pg_catalog.=) ANY ('{sum,count}'::kpi.agg_kind[])
+                         AND b.elapsed OPERATOR(pg_catalog.<) 1 THEN NULL
                     WHEN b.rule_basis OPERATOR(pg_catalog.=) 'anomaly' THEN 'anomaly'
                     WHEN b.elapsed OPERATOR(pg_catalog.>=) 1 THEN 'attainment'
                     WHEN b.rule_basis OPERATOR(pg_catalog.=) 'pace' THEN 'pace'
@@ -563,7 +568,8 @@ COMMENT ON FUNCTION kpi.alert_promote(bigint, timestamptz) IS
 -- below it (or the same) and an overlapping period (the month's quarter
 -- and year, the region and company it drags down).  No notification then
 -- (the lead was delivered and shows its members), unless the new alert is
--- worse than all the incident holds: then the lead is notified again.
+-- worse than all the incident holds and the lead was not notified in this
+-- same cycle: then the lead is notified again.
 -- Otherwise it leads a new incident and is delivered.  Raisers of one indicator take turns here,
 -- so two writers cannot both open an incident for one problem.
 CREATE FUNCTION kpi.alert_raise(j record, at timestamptz) RETURNS boolean
@@ -608,7 +614,7 @@ BEGIN
         PERFORM pg_catalog.pg_notify('kpi_alert', new_id::text);
     ELSE
         PERFORM kpi.alert_log(new_id, 'raise', 'kpi', format('in incident %s', lead.id));
-        IF worse THEN
+        IF worse AND lead.notified_at OPERATOR(pg_catalog.<) at THEN
             -- a worse problem joined the incident: its people hear of it,
             -- acknowledged or not (it is new, not a repeat)
             UPDATE kpi.alert a SET notified_at = at, updated_at = at WHERE a.id OPERATOR(pg_catalog.=) lead.id;
@@ -639,6 +645,8 @@ DECLARE
     j record;
     a kpi.alert;
     n integer := 0;
+    resolved_leads bigint[] := '{}';
+    lead bigint;
 BEGIN
     PERFORM FROM kpi.actual x
     JOIN ROWS FROM (pg_catalog.unnest(ind), pg_catalog.unnest(scp), pg_catalog.unnest(per)) AS u(i, s, p)
@@ -689,7 +697,7 @@ BEGIN
                                       'kpi', CASE WHEN j.kind IS NULL THEN 'nothing to judge: no rule, target or data'
                                                   WHEN j.kind IS DISTINCT FROM a.kind THEN format('now %s', j.kind) END);
                 IF coalesce(a.incident_id, a.id) OPERATOR(pg_catalog.=) a.id THEN
-                    PERFORM kpi.alert_promote(a.id, at);
+                    resolved_leads := resolved_leads OPERATOR(pg_catalog.||) a.id;
                 END IF;
                 n := n + 1;
                 a := NULL;
@@ -700,6 +708,11 @@ BEGIN
                 n := n + 1;
             END IF;
         END IF;
+    END LOOP;
+    -- incidents whose lead was resolved go on under their next alert: once
+    -- per incident, after every key was judged (not once per alert resolved)
+    FOREACH lead IN ARRAY resolved_leads LOOP
+        PERFORM kpi.alert_promote(lead, at);
     END LOOP;
     RETURN n;
 END
@@ -969,6 +982,14 @@ BEGIN
         JOIN kpi.indicator i ON i.data_due OPERATOR(pg_catalog.=) d.data_due
         JOIN kpi.actual a ON a.indicator_id OPERATOR(pg_catalog.=) i.id
         WHERE a.target IS NOT NULL AND (e.ended IS NULL OR a.period OPERATOR(kpi.=) ANY (e.ended))
+        UNION ALL
+        -- anomaly rules need no target: every scope's key of an ended period
+        SELECT DISTINCT ar.indicator_id, NULL::bigint, e.p
+        FROM kpi.alert_rule ar
+        CROSS JOIN (SELECT kpi.periods_ended(last, at, kpi.time_zone()) AS ended) x
+        CROSS JOIN LATERAL (SELECT pg_catalog.unnest(x.ended) AS p WHERE x.ended IS NOT NULL
+                            UNION ALL SELECT NULL::kpi.period WHERE x.ended IS NULL) e
+        WHERE ar.enabled AND ar.basis OPERATOR(pg_catalog.=) 'anomaly'
         UNION ALL
         -- silences that expired
         SELECT s.indicator_id, NULL, NULL FROM kpi.silence s
