@@ -100,6 +100,8 @@ DROP INDEX kpi.alert_claimable;
 CREATE INDEX alert_claimable ON kpi.alert (severity, raised_at)
     WHERE state = 'open' AND coalesce(incident_id, id) = id;
 CREATE INDEX alert_incident ON kpi.alert (indicator_id, incident_id) WHERE state <> 'resolved';
+-- a key's alerts, latest last (was its last alert resolved by a person?)
+CREATE INDEX alert_key ON kpi.alert (indicator_id, scope_id, period, id);
 COMMENT ON COLUMN kpi.alert.state IS
     'open (unacknowledged), acked, dead (delivered max_deliveries times without an acknowledgement) or resolved';
 COMMENT ON COLUMN kpi.alert.kind IS 'status (a bad attainment or pace), no_data (data overdue) or anomaly (outside the normal range)';
