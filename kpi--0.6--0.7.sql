@@ -121,6 +121,27 @@ ALTER TABLE kpi.alert_event ADD CONSTRAINT alert_event_kind_check
 ALTER EXTENSION kpi DROP TABLE kpi.alert_streak;   -- and from the tables pg_dump keeps
 DROP TABLE kpi.alert_streak;
 
+-- The restore switches fire only in a restore session: outside one they
+-- did nothing but cost every statement that loads a table (every
+-- kpi.record, every alert event) two PL/pgSQL calls.
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['indicator', 'scope', 'link', 'setting', 'target', 'measurement', 'alert_rule', 'silence',
+                             'alert', 'alert_event',
+                             'scope_member', 'review', 'finding', 'action', 'review_history'] LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER restore_begin ON kpi.%I', t);
+        EXECUTE pg_catalog.format('DROP TRIGGER zz_restore_end ON kpi.%I', t);
+        EXECUTE pg_catalog.format('CREATE TRIGGER restore_begin BEFORE INSERT ON kpi.%I'
+                                  ' FOR EACH STATEMENT WHEN (kpi.in_restore()) EXECUTE FUNCTION kpi.restore_guard()', t);
+        EXECUTE pg_catalog.format('CREATE TRIGGER zz_restore_end AFTER INSERT ON kpi.%I'
+                                  ' FOR EACH STATEMENT WHEN (kpi.in_restore()) EXECUTE FUNCTION kpi.restore_guard()', t);
+        EXECUTE pg_catalog.format('ALTER TABLE kpi.%I ENABLE ALWAYS TRIGGER zz_restore_end', t);
+    END LOOP;
+END
+$$;
+
 -- whether an alert has an action item (as in 0.6)
 CREATE FUNCTION kpi.has_action(a kpi.alert) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -167,21 +188,23 @@ SELECT pg_catalog.pg_extension_config_dump('kpi.alert_queue', '');
 SELECT pg_catalog.pg_extension_config_dump('kpi.alert_clock', '');
 
 -- ---------------------------------------------------------------------
--- A setting: alert_in_writer (on, the default: keys of leaf scopes are
+-- Settings: alert_in_writer (on, the default: keys of leaf scopes are
 -- judged in the writer's transaction; off: every key waits for
--- kpi.evaluate(), for bulk loads and replays).  Only a change of the time
--- zone rebuilds kpi.actual now.
+-- kpi.evaluate(), for bulk loads and replays) and alert_log_claims (on,
+-- the default: every delivery is logged as a claim event; off: only the
+-- row's claimed_by, delivery_count and lease say it).  Only a change of
+-- the time zone rebuilds kpi.actual now.
 -- ---------------------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION kpi.setting_check() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT NEW.name OPERATOR(pg_catalog.=) ANY ('{time_zone,alert_in_writer}') THEN
+    IF NOT NEW.name OPERATOR(pg_catalog.=) ANY ('{time_zone,alert_in_writer,alert_log_claims}') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'check_violation',
             MESSAGE = format('unknown kpi setting: "%s"', NEW.name),
-            HINT = 'The settings are: time_zone, alert_in_writer.';
+            HINT = 'The settings are: time_zone, alert_in_writer, alert_log_claims.';
     END IF;
     IF NEW.name OPERATOR(pg_catalog.=) 'time_zone'
        AND NOT EXISTS (SELECT FROM pg_catalog.pg_timezone_names z WHERE z.name OPERATOR(pg_catalog.=) NEW.value) THEN
@@ -190,10 +213,11 @@ BEGIN
             MESSAGE = format('time zone "%s" not recognized', NEW.value),
             HINT = 'Use a name from pg_timezone_names, e.g. Asia/Shanghai or UTC.';
     END IF;
-    IF NEW.name OPERATOR(pg_catalog.=) 'alert_in_writer' AND NOT NEW.value OPERATOR(pg_catalog.=) ANY ('{on,off}') THEN
+    IF NEW.name OPERATOR(pg_catalog.=) ANY ('{alert_in_writer,alert_log_claims}')
+       AND NOT NEW.value OPERATOR(pg_catalog.=) ANY ('{on,off}') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('alert_in_writer is on or off, not "%s"', NEW.value);
+            MESSAGE = format('%s is on or off, not "%s"', NEW.name, NEW.value);
     END IF;
     IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NOT kpi.in_restore() THEN
         NEW.set_by := CURRENT_USER;
@@ -202,7 +226,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION kpi.setting_check() IS 'trigger: refuse unknown settings, unknown time zones and alert_in_writer values other than on and off';
+COMMENT ON FUNCTION kpi.setting_check() IS 'trigger: refuse unknown settings, unknown time zones and on/off settings set to anything else';
 
 CREATE OR REPLACE FUNCTION kpi.setting_sync() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -236,9 +260,9 @@ CREATE TRIGGER setting_sync_truncate AFTER TRUNCATE ON kpi.setting
 ALTER TABLE kpi.setting ENABLE ALWAYS TRIGGER setting_sync;
 ALTER TABLE kpi.setting ENABLE ALWAYS TRIGGER setting_sync_truncate;
 COMMENT ON TABLE kpi.setting IS
-    'settings of the indicator system kept in the database (time_zone: the company''s zone, default UTC; alert_in_writer: on or off, default on)';
-COMMENT ON COLUMN kpi.setting.name IS 'the setting: time_zone or alert_in_writer';
-COMMENT ON COLUMN kpi.setting.value IS 'its value (time_zone: a name from pg_timezone_names; alert_in_writer: on or off)';
+    'settings of the indicator system kept in the database (time_zone: the company''s zone, default UTC; alert_in_writer and alert_log_claims: on or off, default on)';
+COMMENT ON COLUMN kpi.setting.name IS 'the setting: time_zone, alert_in_writer or alert_log_claims';
+COMMENT ON COLUMN kpi.setting.value IS 'its value (time_zone: a name from pg_timezone_names; alert_in_writer, alert_log_claims: on or off)';
 
 CREATE FUNCTION kpi.alert_in_writer() RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -246,6 +270,15 @@ BEGIN ATOMIC
     SELECT coalesce((SELECT s.value FROM kpi.setting s WHERE s.name OPERATOR(pg_catalog.=) 'alert_in_writer'), 'on')
            OPERATOR(pg_catalog.=) 'on';
 END;
+CREATE FUNCTION kpi.alert_log_claims() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT coalesce((SELECT s.value FROM kpi.setting s WHERE s.name OPERATOR(pg_catalog.=) 'alert_log_claims'), 'on')
+           OPERATOR(pg_catalog.=) 'on';
+END;
+COMMENT ON FUNCTION kpi.alert_log_claims() IS
+    'whether kpi.alert_claim logs each delivery as a claim event (kpi.setting alert_log_claims, default on); acknowledgements and resolutions are always logged';
+
 COMMENT ON FUNCTION kpi.alert_in_writer() IS
     'whether writers judge the keys of leaf scopes in their own transaction (kpi.setting alert_in_writer, default on); off: everything waits for kpi.evaluate()';
 
@@ -534,16 +567,20 @@ CREATE FUNCTION kpi.alert_promote(old_lead bigint, at timestamptz) RETURNS bigin
 AS $$
 DECLARE
     lead kpi.alert;
+    ind bigint := (SELECT o.indicator_id FROM kpi.alert o WHERE o.id OPERATOR(pg_catalog.=) old_lead);
 BEGIN
+    -- (the indicator lets the (indicator_id, incident_id) index find them)
     SELECT * INTO lead FROM kpi.alert a
-    WHERE a.incident_id OPERATOR(pg_catalog.=) old_lead AND a.state OPERATOR(pg_catalog.<>) 'resolved'
+    WHERE a.indicator_id OPERATOR(pg_catalog.=) ind
+      AND a.incident_id OPERATOR(pg_catalog.=) old_lead AND a.state OPERATOR(pg_catalog.<>) 'resolved'
       AND a.id OPERATOR(pg_catalog.<>) old_lead
     ORDER BY a.id LIMIT 1 FOR UPDATE;
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
     UPDATE kpi.alert a SET incident_id = lead.id, updated_at = at
-    WHERE a.incident_id OPERATOR(pg_catalog.=) old_lead AND a.state OPERATOR(pg_catalog.<>) 'resolved'
+    WHERE a.indicator_id OPERATOR(pg_catalog.=) ind
+      AND a.incident_id OPERATOR(pg_catalog.=) old_lead AND a.state OPERATOR(pg_catalog.<>) 'resolved'
       AND a.id OPERATOR(pg_catalog.<>) old_lead;
     -- the incident keeps its escalation: the new lead starts where the old
     -- one was, with its assignee
@@ -1093,11 +1130,13 @@ REVOKE EXECUTE ON FUNCTION kpi.evaluate(timestamptz) FROM PUBLIC;
 
 -- kpi.alert_claim: as before, but only the lead of each incident is
 -- delivered (the other alerts of the incident are shown with it in
--- kpi.incident), and dead letters are not.
+-- kpi.incident), dead letters are not, and the claim event is written
+-- only while the setting alert_log_claims is on.
 CREATE OR REPLACE FUNCTION kpi.alert_claim(consumer text, max integer DEFAULT 1,
                                            lease interval DEFAULT '30 seconds') RETURNS SETOF kpi.alert
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
+    -- the plan is the same whatever max is: plan it once per session
+    SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
     IF consumer IS NULL OR max IS NULL OR max < 1 OR lease IS NULL OR lease <= interval '0' THEN
@@ -1124,6 +1163,7 @@ BEGIN
     ), logged AS (
         INSERT INTO kpi.alert_event (alert_id, kind, actor, state, severity, value, attainment)
         SELECT c.id, 'claim', consumer, c.state, c.severity, c.value, c.attainment FROM claimed c
+        WHERE kpi.alert_log_claims()
     )
     SELECT * FROM claimed ORDER BY severity, raised_at, id;
 END
@@ -1190,7 +1230,8 @@ BEGIN
         IF target_state = 'acked' THEN
             FOR m IN
                 SELECT x.id FROM kpi.alert x
-                WHERE x.incident_id OPERATOR(pg_catalog.=) a.id AND x.id OPERATOR(pg_catalog.<>) a.id
+                WHERE x.indicator_id OPERATOR(pg_catalog.=) a.indicator_id
+                  AND x.incident_id OPERATOR(pg_catalog.=) a.id AND x.id OPERATOR(pg_catalog.<>) a.id
                   AND x.state OPERATOR(pg_catalog.=) ANY ('{open,dead}')
                 ORDER BY x.id FOR UPDATE
             LOOP
@@ -1209,6 +1250,107 @@ BEGIN
     RETURN a;
 END
 $$;
+
+-- kpi.alert_ack: one statement in the common case (an open or dead alert
+-- the caller sees: update and log together); anything else goes through
+-- kpi.alert_transition for its checks and errors.  Acknowledging a lead
+-- acknowledges its incident.
+CREATE OR REPLACE FUNCTION kpi.alert_ack(id bigint, who text, note text DEFAULT NULL) RETURNS kpi.alert
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    a kpi.alert;
+BEGIN
+    WITH acked AS (
+        UPDATE kpi.alert x SET state = 'acked', acked_at = pg_catalog.now(), acked_by = who,
+                               lease_until = NULL, updated_at = pg_catalog.now()
+        WHERE x.id OPERATOR(pg_catalog.=) alert_ack.id AND x.state OPERATOR(pg_catalog.=) ANY ('{open,dead}')
+        RETURNING x.*
+    ), logged AS (
+        INSERT INTO kpi.alert_event (alert_id, kind, actor, state, severity, value, attainment, note)
+        SELECT acked.id, 'ack', who, acked.state, acked.severity, acked.value, acked.attainment, alert_ack.note
+        FROM acked
+    )
+    SELECT * INTO a FROM acked;
+    IF NOT FOUND THEN
+        -- unknown, not visible, already acknowledged or resolved
+        RETURN kpi.alert_transition(alert_ack.id, who, alert_ack.note, 'acked');
+    END IF;
+    IF coalesce(a.incident_id, a.id) OPERATOR(pg_catalog.=) a.id THEN
+        PERFORM kpi.alert_ack_members(ARRAY[a.id], who, alert_ack.note);
+    END IF;
+    RETURN a;
+END
+$$;
+COMMENT ON FUNCTION kpi.alert_ack(bigint, text, text) IS
+    'acknowledge an open (or dead-lettered) alert, and for a lead its whole incident: no more deliveries, repeats or escalation; errors on unknown, unseen, acknowledged or resolved alerts';
+
+-- kpi.alert_ack_members: acknowledge the unacknowledged alerts of the
+-- incidents these leads lead (logged, with the incident in the note).
+CREATE FUNCTION kpi.alert_ack_members(leads bigint[], who text, note text) RETURNS integer
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH m AS (
+        SELECT x.id, l.id AS lead FROM kpi.alert l
+        JOIN kpi.alert x ON x.indicator_id OPERATOR(pg_catalog.=) l.indicator_id
+                        AND x.incident_id OPERATOR(pg_catalog.=) l.id AND x.id OPERATOR(pg_catalog.<>) l.id
+                        AND x.state OPERATOR(pg_catalog.=) ANY ('{open,dead}')
+        WHERE l.id OPERATOR(pg_catalog.=) ANY (leads)
+        ORDER BY x.id FOR UPDATE OF x
+    ), acked AS (
+        UPDATE kpi.alert x SET state = 'acked', acked_at = pg_catalog.now(), acked_by = who,
+                               lease_until = NULL, updated_at = pg_catalog.now()
+        FROM m WHERE x.id OPERATOR(pg_catalog.=) m.id
+        RETURNING x.*, m.lead
+    ), logged AS (
+        INSERT INTO kpi.alert_event (alert_id, kind, actor, state, severity, value, attainment, note)
+        SELECT acked.id, 'ack', who, acked.state, acked.severity, acked.value, acked.attainment,
+               pg_catalog.concat_ws(' ', note, pg_catalog.format('(incident %s)', acked.lead))
+        FROM acked ORDER BY acked.id
+        RETURNING 1
+    )
+    SELECT pg_catalog.count(*)::integer FROM logged
+$$;
+COMMENT ON FUNCTION kpi.alert_ack_members(bigint[], text, text) IS
+    'acknowledge, with the caller''s rights, the open alerts of the incidents the given leads lead (kpi.alert_ack and kpi.alert_ack_many use it)';
+
+-- kpi.alert_ack_many: acknowledge a consumer's whole batch in one call
+-- (all or nothing, in id order): what a consumer that claims ten at a time
+-- calls once instead of ten times.
+CREATE FUNCTION kpi.alert_ack_many(ids bigint[], who text, note text DEFAULT NULL) RETURNS SETOF kpi.alert
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    done bigint[];
+    missing bigint;
+BEGIN
+    WITH acked AS (
+        UPDATE kpi.alert x SET state = 'acked', acked_at = pg_catalog.now(), acked_by = who,
+                               lease_until = NULL, updated_at = pg_catalog.now()
+        WHERE x.id OPERATOR(pg_catalog.=) ANY (ids) AND x.state OPERATOR(pg_catalog.=) ANY ('{open,dead}')
+        RETURNING x.*
+    ), logged AS (
+        INSERT INTO kpi.alert_event (alert_id, kind, actor, state, severity, value, attainment, note)
+        SELECT acked.id, 'ack', who, acked.state, acked.severity, acked.value, acked.attainment, alert_ack_many.note
+        FROM acked ORDER BY acked.id
+    )
+    SELECT pg_catalog.array_agg(acked.id) INTO done FROM acked;
+    -- an id not acknowledged (unknown, unseen, acknowledged or resolved):
+    -- its error, and nothing of the batch is kept
+    SELECT u.i INTO missing FROM pg_catalog.unnest(ids) u(i)
+    WHERE u.i IS NULL OR NOT u.i OPERATOR(pg_catalog.=) ANY (coalesce(done, '{}')) LIMIT 1;
+    IF FOUND THEN
+        PERFORM kpi.alert_transition(missing, who, alert_ack_many.note, 'acked');
+    END IF;
+    PERFORM kpi.alert_ack_members(done, who, alert_ack_many.note);
+    RETURN QUERY SELECT * FROM kpi.alert x WHERE x.id OPERATOR(pg_catalog.=) ANY (done) ORDER BY x.id;
+END
+$$;
+COMMENT ON FUNCTION kpi.alert_ack_many(bigint[], text, text) IS
+    'acknowledge a batch of alerts (and the incidents they lead) in one call, all or nothing; errors as kpi.alert_ack for the first id that cannot be acknowledged';
 
 -- kpi.alert_escalate: only leads escalate (an incident moves as one), and
 -- dead letters keep escalating on schedule.
