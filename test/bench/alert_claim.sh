@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Benchmark: claim + ack throughput of the alert queue with 1 and with 4
-# concurrent consumers (pgbench custom script, 10 s each), on 200k open
-# alerts.  Each transaction claims one alert (SKIP LOCKED, 30 s lease) and
-# acknowledges it.  Prints transactions per second; never fails on speed.
-# Runs against the cluster that bench.sh started (PGHOST etc. set).
+# Benchmark: the alert queue as consumers use it, on 200k open alerts.
+# Each pgbench transaction claims (SKIP LOCKED, 30 s lease) and
+# acknowledges: one alert (kpi.alert_claim + kpi.alert_ack), or ten
+# (kpi.alert_claim(..., 10) + kpi.alert_ack_many).  With 1 and 4
+# consumers, with the claim logged as an event (setting alert_log_claims
+# on, the default) and without (every ack is logged either way).  Each run
+# starts from a fresh copy of the same database.  Prints transactions and
+# messages per second; never fails on speed.  KPI_BENCH_SECONDS (10) sets
+# the length of a run.  Runs against the cluster that bench.sh started.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 kpi_find_pg_config
 BINDIR=$("$PG_CONFIG" --bindir)
-db=kpi_bench_claim
+secs=${KPI_BENCH_SECONDS:-10}
+tpl=kpi_bench_claim
+db=kpi_bench_claim_run
 export PGOPTIONS="-c client_min_messages=warning"
-"$BINDIR/psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-"$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d $db <<'SQL'
+psql_() { "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql_ -d postgres -c "DROP DATABASE IF EXISTS $db" -c "DROP DATABASE IF EXISTS $tpl" -c "CREATE DATABASE $tpl"
+psql_ -d $tpl <<'SQL'
 CREATE EXTENSION kpi;
 INSERT INTO kpi.scope (code, name) VALUES ('hq', 'HQ');
 INSERT INTO kpi.indicator (code, name) SELECT 'b.i' || i, 'Indicator ' || i FROM generate_series(1, 100) i;
@@ -19,23 +26,40 @@ INSERT INTO kpi.alert (indicator_id, scope_id, period, severity, raised_at)
 SELECT i.id, kpi.scope_id('hq'), kpi.period(date '2000-01-01' + d, 'day'),
        (ARRAY['red', 'amber']::kpi.status[])[1 + d % 2], now() - d * interval '1 second'
 FROM kpi.indicator i, generate_series(1, 2000) d;
-VACUUM ANALYZE kpi.alert;
+VACUUM ANALYZE;
 SQL
-script=$(mktemp)
-trap 'rm -f "$script"' EXIT
-cat > "$script" <<'SQL'
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/one.sql" <<'SQL'
 BEGIN;
 SELECT id AS aid FROM kpi.alert_claim('bench-' || :client_id, 1) \gset
 SELECT kpi.alert_ack(:aid, 'bench');
 COMMIT;
 SQL
-echo "alert queue: claim + ack per transaction, 10 s per run"
-printf '%-10s %12s\n' consumers tps
-for c in 1 4; do
-    tps=$("$BINDIR/pgbench" -n -c "$c" -j "$c" -T 10 -f "$script" $db 2>/dev/null |
+cat > "$work/ten.sql" <<'SQL'
+BEGIN;
+SELECT array_agg(id) AS ids FROM kpi.alert_claim('bench-' || :client_id, 10) \gset
+SELECT count(*) FROM kpi.alert_ack_many(':ids'::bigint[], 'bench');
+COMMIT;
+SQL
+# run SCRIPT MSGS CLIENTS LOG: one run on a fresh copy; prints a line
+run() {
+    local tps check
+    psql_ -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE $tpl"
+    [ "$4" = on ] || psql_ -d $db -c "INSERT INTO kpi.setting (name, value) VALUES ('alert_log_claims', 'off')"
+    tps=$("$BINDIR/pgbench" -n -c "$3" -j "$3" -T "$secs" -f "$work/$1.sql" $db 2>/dev/null |
           sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
-    printf '%-10s %12s\n' "$c" "$tps"
+    check=$(psql_ -d $db -At -c "SELECT count(*) FILTER (WHERE state = 'acked') || ' acked, ' ||
+                                        count(*) FILTER (WHERE delivery_count > 1) || ' delivered twice' FROM kpi.alert")
+    printf '%-6s %9s %12s %10.1f %12.0f   %s\n' "$2" "$3" "$4" "${tps:-0}" "$(awk "BEGIN { print ${tps:-0} * $2 }")" "$check"
+    psql_ -d postgres -c "DROP DATABASE $db"
+}
+echo "alert queue: claim + acknowledge in one transaction, ${secs} s per run, 200k open alerts"
+printf '%-6s %9s %12s %10s %12s\n' msgs consumers 'claim log' tps 'msgs/s'
+for log in on off; do
+    for c in 1 4; do
+        run one 1 $c $log
+        run ten 10 $c $log
+    done
 done
-"$BINDIR/psql" -X -q -d $db -At -c "SELECT 'acked ' || count(*) FILTER (WHERE state = 'acked') || ', delivered twice ' ||
-    count(*) FILTER (WHERE delivery_count > 1) FROM kpi.alert"
-"$BINDIR/psql" -X -q -d postgres -c "DROP DATABASE $db"
+psql_ -d postgres -c "DROP DATABASE $tpl"
