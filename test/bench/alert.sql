@@ -91,7 +91,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION pg_temp.reset() RETURNS void LANGUAGE sql AS $$
-    TRUNCATE kpi.measurement, kpi.actual, kpi.alert, kpi.alert_event, kpi.alert_queue;
+    TRUNCATE kpi.measurement, kpi.actual, kpi.alert, kpi.alert_event, kpi.alert_queue CASCADE;
 $$;
 CREATE FUNCTION pg_temp.set_mode(mode text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
