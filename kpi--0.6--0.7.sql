@@ -301,24 +301,23 @@ COMMENT ON FUNCTION kpi.scope_descendants(bigint) IS 'the scope and every scope 
 -- kpi.rolled_up: an indicator's actual over a set of scopes for a period,
 -- as kpi.scope_actual computes it for a scope's subtree (flows merged,
 -- levels summed across scopes), read for one key through the primary key
--- of kpi.actual instead of for every key.
-CREATE FUNCTION kpi.rolled_up(indicator_id bigint, scopes bigint[], period kpi.period)
+-- of kpi.actual instead of for every key.  agg is the indicator's.
+CREATE FUNCTION kpi.rolled_up(indicator_id bigint, agg kpi.agg_kind, scopes bigint[], period kpi.period)
     RETURNS TABLE (tally kpi.tally, value float8)
     LANGUAGE sql STABLE
 BEGIN ATOMIC
     SELECT kpi.merge(a.tally),
-           CASE WHEN i.agg OPERATOR(pg_catalog.=) ANY ('{first,last}'::kpi.agg_kind[])
-                THEN pg_catalog.sum(kpi.value(a.tally, i.agg))
-                ELSE kpi.value(kpi.merge(a.tally), i.agg) END
-    FROM kpi.indicator i
-    JOIN kpi.actual a ON a.indicator_id OPERATOR(pg_catalog.=) i.id
-    WHERE i.id OPERATOR(pg_catalog.=) rolled_up.indicator_id
+           CASE WHEN rolled_up.agg OPERATOR(pg_catalog.=) ANY ('{first,last}'::kpi.agg_kind[])
+                THEN pg_catalog.sum(kpi.value(a.tally, rolled_up.agg))
+                ELSE kpi.value(kpi.merge(a.tally), rolled_up.agg) END
+    FROM kpi.actual a
+    WHERE a.indicator_id OPERATOR(pg_catalog.=) rolled_up.indicator_id
       AND a.period OPERATOR(kpi.=) rolled_up.period
       AND a.scope_id OPERATOR(pg_catalog.=) ANY (rolled_up.scopes)
-    GROUP BY i.agg;
+    HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;
 END;
-COMMENT ON FUNCTION kpi.rolled_up(bigint, bigint[], kpi.period) IS
-    'an indicator''s actual (tally and value) over a set of scopes for one period, as kpi.scope_actual rolls a subtree up';
+COMMENT ON FUNCTION kpi.rolled_up(bigint, kpi.agg_kind, bigint[], kpi.period) IS
+    'an indicator''s actual (tally and value) over a set of scopes for one period, as kpi.scope_actual rolls a subtree up (agg: the indicator''s)';
 
 -- kpi.judgement: for each (indicator, scope, period) key, the alert it
 -- should have at `at`, from the current data alone:
@@ -361,10 +360,28 @@ BEGIN
     -- PL/pgSQL, so that the plan is kept for the session (a writer calls
     -- this once per statement)
     RETURN QUERY
-    WITH k AS (
+    WITH d AS MATERIALIZED (
         SELECT DISTINCT u.i, u.s, u.p
         FROM ROWS FROM (pg_catalog.unnest(ind), pg_catalog.unnest(scp), pg_catalog.unnest(per)) AS u(i, s, p)
         WHERE u.i IS NOT NULL AND u.s IS NOT NULL AND u.p IS NOT NULL
+          -- a member judges only the scopes it sees whole
+          AND ((SELECT kpi.visible_scopes()) IS NULL
+               OR u.s OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]))
+    ),
+    -- each scope's subtree, and each (indicator, scope)'s rule (its own,
+    -- else the indicator's), once, however many periods are judged
+    sc AS MATERIALIZED (
+        SELECT x.s, kpi.scope_descendants(x.s) AS subtree FROM (SELECT DISTINCT d.s FROM d) x
+    ),
+    rr AS MATERIALIZED (
+        SELECT DISTINCT ON (x.i, x.s) x.i, x.s, r.*
+        FROM (SELECT DISTINCT d.i, d.s FROM d) x
+        JOIN kpi.alert_rule r ON r.indicator_id OPERATOR(pg_catalog.=) x.i AND r.enabled
+                             AND (r.scope_id OPERATOR(pg_catalog.=) x.s OR r.scope_id IS NULL)
+        ORDER BY x.i, x.s, r.scope_id NULLS LAST
+    ),
+    k AS (
+        SELECT d.i, d.s, d.p, sc.subtree FROM d JOIN sc ON sc.s OPERATOR(pg_catalog.=) d.s
     ),
     b AS (
         SELECT k.i, k.s, k.p, x.agg, x.bands, x.data_due, x.lifecycle, tz AS zone, k.subtree,
@@ -372,19 +389,12 @@ BEGIN
                r.anomaly_window, r.anomaly_threshold,
                v.tally, v.value, g.goal,
                kpi.progress(k.p, at, tz) AS elapsed
-        FROM (SELECT k.*, kpi.scope_descendants(k.s) AS subtree FROM k
-              -- a member judges only the scopes it sees whole
-              WHERE (SELECT kpi.visible_scopes()) IS NULL
-                 OR k.s OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[])) k
+        FROM k
         JOIN kpi.indicator x ON x.id OPERATOR(pg_catalog.=) k.i
-        LEFT JOIN LATERAL (
-            SELECT r.* FROM kpi.alert_rule r
-            WHERE r.indicator_id OPERATOR(pg_catalog.=) k.i AND r.enabled
-              AND (r.scope_id OPERATOR(pg_catalog.=) k.s OR r.scope_id IS NULL)
-            ORDER BY r.scope_id NULLS LAST LIMIT 1) r ON true
+        LEFT JOIN rr r ON r.i OPERATOR(pg_catalog.=) k.i AND r.s OPERATOR(pg_catalog.=) k.s
         LEFT JOIN kpi.target g ON g.indicator_id OPERATOR(pg_catalog.=) k.i AND g.scope_id OPERATOR(pg_catalog.=) k.s
                               AND g.period OPERATOR(kpi.=) k.p
-        LEFT JOIN LATERAL kpi.rolled_up(k.i, k.subtree, k.p) v ON true
+        LEFT JOIN LATERAL kpi.rolled_up(k.i, x.agg, k.subtree, k.p) v ON true
     ),
     -- materialized: each key's basis is decided once, not in every
     -- expression that uses it
@@ -443,7 +453,7 @@ BEGIN
                 SELECT v.value
                 FROM pg_catalog.generate_series(1, CASE WHEN j.how OPERATOR(pg_catalog.=) 'anomaly'
                                                         THEN j.anomaly_window ELSE 0 END) g
-                CROSS JOIN LATERAL kpi.rolled_up(j.i, j.subtree, j.p OPERATOR(kpi.-) g) v
+                CROSS JOIN LATERAL kpi.rolled_up(j.i, j.agg, j.subtree, j.p OPERATOR(kpi.-) g) v
                 WHERE v.value IS NOT NULL),
             m AS (SELECT pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY h.value) AS med,
                          pg_catalog.count(*) AS n FROM h)
@@ -463,7 +473,7 @@ BEGIN
             SELECT pg_catalog.count(*) AS bad_before
             FROM pg_catalog.generate_series(1, CASE WHEN j.how OPERATOR(pg_catalog.<>) 'anomaly'
                                                     THEN j.min_breaches OPERATOR(pg_catalog.-) 1 ELSE 0 END) g
-            CROSS JOIN LATERAL kpi.rolled_up(j.i, j.subtree, j.p OPERATOR(kpi.-) g) v
+            CROSS JOIN LATERAL kpi.rolled_up(j.i, j.agg, j.subtree, j.p OPERATOR(kpi.-) g) v
             JOIN kpi.target pt ON pt.indicator_id OPERATOR(pg_catalog.=) j.i AND pt.scope_id OPERATOR(pg_catalog.=) j.s
                               AND pt.period OPERATOR(kpi.=) (j.p OPERATOR(kpi.-) g)
             WHERE kpi.status(kpi.attainment(v.value, pt.goal), j.bands) OPERATOR(pg_catalog.<=) j.raise_at) cb
