@@ -719,9 +719,10 @@ BEGIN
             IF a.state OPERATOR(pg_catalog.=) 'resolved' THEN
                 a := NULL;
             ELSIF j.kind IS NOT DISTINCT FROM a.kind AND j.hold THEN
-                -- still bad (or not recovered): follow the figures
-                IF j.severity OPERATOR(pg_catalog.<>) a.severity OR j.score IS DISTINCT FROM a.score
-                   OR j.value IS DISTINCT FROM a.value OR j.basis IS DISTINCT FROM a.basis THEN
+                -- still bad (or not recovered): follow the severity; the
+                -- figures are those of the last change (a write per change
+                -- of severity or basis, not per measurement)
+                IF j.severity OPERATOR(pg_catalog.<>) a.severity OR j.basis IS DISTINCT FROM a.basis THEN
                     UPDATE kpi.alert x SET severity = j.severity, value = j.value, attainment = j.attainment,
                                            score = j.score, basis = j.basis, updated_at = at
                     WHERE x.id OPERATOR(pg_catalog.=) a.id;
