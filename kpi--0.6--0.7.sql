@@ -686,7 +686,8 @@ REVOKE EXECUTE ON FUNCTION kpi.alert_raise(record, timestamptz) FROM PUBLIC;
 -- evaluation of one key take turns and the later one sees the other's
 -- data.  Returns the number of alerts raised or resolved.
 CREATE FUNCTION kpi.alert_judge(ind bigint[], scp bigint[], per kpi.period[],
-                                at timestamptz DEFAULT pg_catalog.now()) RETURNS integer
+                                at timestamptz DEFAULT pg_catalog.now(), locked boolean DEFAULT false)
+    RETURNS integer
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
 AS $$
@@ -697,12 +698,14 @@ DECLARE
     resolved_leads bigint[] := '{}';
     lead bigint;
 BEGIN
-    PERFORM FROM kpi.actual x
-    JOIN ROWS FROM (pg_catalog.unnest(ind), pg_catalog.unnest(scp), pg_catalog.unnest(per)) AS u(i, s, p)
-      ON x.indicator_id OPERATOR(pg_catalog.=) u.i AND x.scope_id OPERATOR(pg_catalog.=) u.s
-     AND x.period OPERATOR(kpi.=) u.p
-    ORDER BY x.indicator_id, x.scope_id, x.period
-    FOR NO KEY UPDATE OF x;
+    IF NOT locked THEN              -- (a writer holds its keys already)
+        PERFORM FROM kpi.actual x
+        JOIN ROWS FROM (pg_catalog.unnest(ind), pg_catalog.unnest(scp), pg_catalog.unnest(per)) AS u(i, s, p)
+          ON x.indicator_id OPERATOR(pg_catalog.=) u.i AND x.scope_id OPERATOR(pg_catalog.=) u.s
+         AND x.period OPERATOR(kpi.=) u.p
+        ORDER BY x.indicator_id, x.scope_id, x.period
+        FOR NO KEY UPDATE OF x;
+    END IF;
     FOR j IN
         SELECT g.*, al AS alert
         FROM kpi.judgement(ind, scp, per, at) g
@@ -767,9 +770,9 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION kpi.alert_judge(bigint[], bigint[], kpi.period[], timestamptz) IS
+COMMENT ON FUNCTION kpi.alert_judge(bigint[], bigint[], kpi.period[], timestamptz, boolean) IS
     'internal: judge keys afresh (kpi.judgement) and raise, update or resolve their alerts; returns alerts raised or resolved';
-REVOKE EXECUTE ON FUNCTION kpi.alert_judge(bigint[], bigint[], kpi.period[], timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION kpi.alert_judge(bigint[], bigint[], kpi.period[], timestamptz, boolean) FROM PUBLIC;
 
 -- kpi.alert_watched: indicators whose keys can have alerts: an enabled
 -- rule, a data_due, or an unresolved alert.
@@ -791,6 +794,21 @@ END;
 COMMENT ON FUNCTION kpi.alert_watched(bigint) IS
     'whether an indicator''s keys are judged for alerts: it has an enabled rule, a data_due or an unresolved alert (NULL: whether any indicator''s are)';
 
+-- kpi.alert_watched_ids: every indicator kpi.alert_watched() is true for,
+-- in one array (for the statements that judge many indicators at once).
+CREATE FUNCTION kpi.alert_watched_ids() RETURNS bigint[]
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT pg_catalog.array_agg(x.id ORDER BY x.id) FROM kpi.indicator x
+    WHERE x.data_due IS NOT NULL
+       OR EXISTS (SELECT FROM kpi.alert_rule r WHERE r.indicator_id OPERATOR(pg_catalog.=) x.id AND r.enabled)
+       OR EXISTS (SELECT FROM kpi.alert a WHERE a.indicator_id OPERATOR(pg_catalog.=) x.id
+                                          AND a.state OPERATOR(pg_catalog.<>) 'resolved');
+END;
+COMMENT ON FUNCTION kpi.alert_watched_ids() IS
+    'the indicators whose keys are judged for alerts (kpi.alert_watched), as one array';
+
 -- kpi.alert_written: called by the measurement and target triggers with
 -- the keys a statement wrote.  A key of a scope without children is
 -- judged at once, in the writer's transaction (its kpi.actual row is
@@ -807,11 +825,17 @@ DECLARE
     ls bigint[];
     lp kpi.period[];
 BEGIN
-    WITH RECURSIVE k AS (
+    WITH RECURSIVE w AS MATERIALIZED (
+        -- the statement's indicators whose keys are judged (as kpi.alert_watched)
+        SELECT v.i FROM (SELECT DISTINCT x.i FROM pg_catalog.unnest(ind) AS x(i)) v
+        WHERE EXISTS (SELECT FROM kpi.alert_rule r WHERE r.indicator_id OPERATOR(pg_catalog.=) v.i AND r.enabled)
+           OR EXISTS (SELECT FROM kpi.indicator x WHERE x.id OPERATOR(pg_catalog.=) v.i AND x.data_due IS NOT NULL)
+           OR EXISTS (SELECT FROM kpi.alert a WHERE a.indicator_id OPERATOR(pg_catalog.=) v.i
+                                              AND a.state OPERATOR(pg_catalog.<>) 'resolved')
+    ),
+    k AS (
         SELECT DISTINCT u.i, u.s, u.p FROM ROWS FROM (pg_catalog.unnest(ind), pg_catalog.unnest(scp), pg_catalog.unnest(per)) AS u(i, s, p)
-        WHERE u.i OPERATOR(pg_catalog.=) ANY (ARRAY(
-            SELECT w.i FROM (SELECT DISTINCT v.i FROM pg_catalog.unnest(ind) AS v(i)) w
-            WHERE kpi.alert_watched(w.i)))
+        WHERE u.i OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT w.i FROM w))
     ),
     -- each written scope (depth 0) and its ancestors
     up(origin, id, parent_id, depth) AS (
@@ -829,14 +853,21 @@ BEGIN
     ),
     -- later periods whose judgement reads this one: the next min_breaches
     -- - 1 (consecutive periods) or anomaly_window (the normal range)
+    ahead AS (
+        SELECT r.indicator_id AS i,
+               pg_catalog.max(CASE WHEN r.basis OPERATOR(pg_catalog.=) 'anomaly' THEN r.anomaly_window
+                                   ELSE r.min_breaches OPERATOR(pg_catalog.-) 1 END) AS n
+        FROM kpi.alert_rule r
+        WHERE r.enabled AND r.indicator_id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT w.i FROM w))
+        GROUP BY r.indicator_id
+        HAVING pg_catalog.max(CASE WHEN r.basis OPERATOR(pg_catalog.=) 'anomaly' THEN r.anomaly_window
+                                   ELSE r.min_breaches OPERATOR(pg_catalog.-) 1 END) OPERATOR(pg_catalog.>) 0
+    ),
     later AS (
         SELECT kk.i, kk.s, kk.p OPERATOR(kpi.+) g AS p
         FROM kk
-        CROSS JOIN LATERAL (
-            SELECT pg_catalog.max(CASE WHEN r.basis OPERATOR(pg_catalog.=) 'anomaly' THEN r.anomaly_window
-                                       ELSE r.min_breaches OPERATOR(pg_catalog.-) 1 END) AS n
-            FROM kpi.alert_rule r WHERE r.indicator_id OPERATOR(pg_catalog.=) kk.i AND r.enabled) ahead
-        CROSS JOIN LATERAL pg_catalog.generate_series(1, coalesce(ahead.n, 0)) g
+        JOIN ahead ON ahead.i OPERATOR(pg_catalog.=) kk.i
+        CROSS JOIN LATERAL pg_catalog.generate_series(1, ahead.n) g
         WHERE kpi.end_date(kk.p) OPERATOR(pg_catalog.<) '9999-01-01'::date
     ),
     queued AS (
@@ -850,7 +881,7 @@ BEGIN
       INTO li, ls, lp
     FROM kk WHERE kk.now;
     IF li IS NOT NULL THEN
-        PERFORM kpi.alert_judge(li, ls, lp, pg_catalog.now());
+        PERFORM kpi.alert_judge(li, ls, lp, pg_catalog.now(), true);
     END IF;
 END
 $$;
@@ -944,7 +975,7 @@ AS $$
       AND (ind IS NULL OR a.indicator_id OPERATOR(pg_catalog.=) ind)
       AND (scp IS NULL OR t.ancestor_id OPERATOR(pg_catalog.=) scp)
       AND (per IS NULL OR a.period OPERATOR(kpi.=) per)
-      AND kpi.alert_watched(a.indicator_id)
+      AND a.indicator_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.alert_watched_ids())::bigint[])
     UNION
     SELECT a.indicator_id, a.scope_id, a.period FROM kpi.alert a
     WHERE (scp IS NULL OR per IS NULL) AND a.state OPERATOR(pg_catalog.<>) 'resolved'
@@ -1021,7 +1052,7 @@ BEGIN
         SELECT a.indicator_id, a.scope_id, a.period
         FROM kpi.actual a
         CROSS JOIN (SELECT kpi.periods_ended(last, at, kpi.time_zone()) AS ended) e
-        WHERE a.target IS NOT NULL AND kpi.alert_watched(a.indicator_id)
+        WHERE a.target IS NOT NULL AND a.indicator_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.alert_watched_ids())::bigint[])
           AND (e.ended IS NULL OR a.period OPERATOR(kpi.=) ANY (e.ended))
         UNION ALL
         SELECT a.indicator_id, a.scope_id, a.period
