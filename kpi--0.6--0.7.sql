@@ -188,23 +188,23 @@ SELECT pg_catalog.pg_extension_config_dump('kpi.alert_queue', '');
 SELECT pg_catalog.pg_extension_config_dump('kpi.alert_clock', '');
 
 -- ---------------------------------------------------------------------
--- Settings: alert_in_writer (on, the default: keys of leaf scopes are
+-- A setting: alert_in_writer (on, the default: keys of leaf scopes are
 -- judged in the writer's transaction; off: every key waits for
--- kpi.evaluate(), for bulk loads and replays) and alert_log_claims (on,
--- the default: every delivery is logged as a claim event; off: only the
--- row's claimed_by, delivery_count and lease say it).  Only a change of
--- the time zone rebuilds kpi.actual now.
+-- kpi.evaluate(), for bulk loads and replays).  And a configuration
+-- parameter, kpi.log_claims (on, the default: every delivery is logged as
+-- a claim event; off: only the row's claimed_by, delivery_count and lease
+-- say it).  Only a change of the time zone rebuilds kpi.actual now.
 -- ---------------------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION kpi.setting_check() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT NEW.name OPERATOR(pg_catalog.=) ANY ('{time_zone,alert_in_writer,alert_log_claims}') THEN
+    IF NOT NEW.name OPERATOR(pg_catalog.=) ANY ('{time_zone,alert_in_writer}') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'check_violation',
             MESSAGE = format('unknown kpi setting: "%s"', NEW.name),
-            HINT = 'The settings are: time_zone, alert_in_writer, alert_log_claims.';
+            HINT = 'The settings are: time_zone, alert_in_writer.';
     END IF;
     IF NEW.name OPERATOR(pg_catalog.=) 'time_zone'
        AND NOT EXISTS (SELECT FROM pg_catalog.pg_timezone_names z WHERE z.name OPERATOR(pg_catalog.=) NEW.value) THEN
@@ -213,7 +213,7 @@ BEGIN
             MESSAGE = format('time zone "%s" not recognized', NEW.value),
             HINT = 'Use a name from pg_timezone_names, e.g. Asia/Shanghai or UTC.';
     END IF;
-    IF NEW.name OPERATOR(pg_catalog.=) ANY ('{alert_in_writer,alert_log_claims}')
+    IF NEW.name OPERATOR(pg_catalog.=) 'alert_in_writer'
        AND NOT NEW.value OPERATOR(pg_catalog.=) ANY ('{on,off}') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'invalid_parameter_value',
@@ -260,9 +260,9 @@ CREATE TRIGGER setting_sync_truncate AFTER TRUNCATE ON kpi.setting
 ALTER TABLE kpi.setting ENABLE ALWAYS TRIGGER setting_sync;
 ALTER TABLE kpi.setting ENABLE ALWAYS TRIGGER setting_sync_truncate;
 COMMENT ON TABLE kpi.setting IS
-    'settings of the indicator system kept in the database (time_zone: the company''s zone, default UTC; alert_in_writer and alert_log_claims: on or off, default on)';
-COMMENT ON COLUMN kpi.setting.name IS 'the setting: time_zone, alert_in_writer or alert_log_claims';
-COMMENT ON COLUMN kpi.setting.value IS 'its value (time_zone: a name from pg_timezone_names; alert_in_writer, alert_log_claims: on or off)';
+    'settings of the indicator system kept in the database (time_zone: the company''s zone, default UTC; alert_in_writer: on or off, default on)';
+COMMENT ON COLUMN kpi.setting.name IS 'the setting: time_zone or alert_in_writer';
+COMMENT ON COLUMN kpi.setting.value IS 'its value (time_zone: a name from pg_timezone_names; alert_in_writer: on or off)';
 
 CREATE FUNCTION kpi.alert_in_writer() RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -270,14 +270,17 @@ BEGIN ATOMIC
     SELECT coalesce((SELECT s.value FROM kpi.setting s WHERE s.name OPERATOR(pg_catalog.=) 'alert_in_writer'), 'on')
            OPERATOR(pg_catalog.=) 'on';
 END;
+-- Whether claims are logged: the configuration parameter kpi.log_claims
+-- (on unless set to off), so that a consumer needs no privilege on
+-- kpi.setting to claim, and a DBA sets it per database or role.
 CREATE FUNCTION kpi.alert_log_claims() RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-    SELECT coalesce((SELECT s.value FROM kpi.setting s WHERE s.name OPERATOR(pg_catalog.=) 'alert_log_claims'), 'on')
-           OPERATOR(pg_catalog.=) 'on';
+    SELECT pg_catalog.lower(coalesce(pg_catalog.current_setting('kpi.log_claims', true), 'on'))
+           OPERATOR(pg_catalog.<>) ALL ('{off,false,no,0}');
 END;
 COMMENT ON FUNCTION kpi.alert_log_claims() IS
-    'whether kpi.alert_claim logs each delivery as a claim event (kpi.setting alert_log_claims, default on); acknowledgements and resolutions are always logged';
+    'whether kpi.alert_claim logs each delivery as a claim event (configuration parameter kpi.log_claims, default on); acknowledgements and resolutions are always logged';
 
 COMMENT ON FUNCTION kpi.alert_in_writer() IS
     'whether writers judge the keys of leaf scopes in their own transaction (kpi.setting alert_in_writer, default on); off: everything waits for kpi.evaluate()';
@@ -1173,7 +1176,7 @@ REVOKE EXECUTE ON FUNCTION kpi.evaluate(timestamptz) FROM PUBLIC;
 -- kpi.alert_claim: as before, but only the lead of each incident is
 -- delivered (the other alerts of the incident are shown with it in
 -- kpi.incident), dead letters are not, and the claim event is written
--- only while the setting alert_log_claims is on.
+-- only while kpi.log_claims is on.
 CREATE OR REPLACE FUNCTION kpi.alert_claim(consumer text, max integer DEFAULT 1,
                                            lease interval DEFAULT '30 seconds') RETURNS SETOF kpi.alert
     LANGUAGE plpgsql VOLATILE

@@ -201,10 +201,9 @@ SELECT e.kind, e.note FROM kpi.alert_event e JOIN kpi.alert a ON a.id = e.alert_
 WHERE a.indicator_id = kpi.indicator_id('t.defects') AND a.state = 'dead' ORDER BY e.id;
 SELECT (kpi.alert_ack(incident_id, 'dora')).state FROM kpi.incident WHERE indicator = 't.defects';
 
--- batches: claim without logging the claim (alert_log_claims off), then
+-- batches: claim without logging the claim (kpi.log_claims off), then
 -- acknowledge the batch in one call, all or nothing
-INSERT INTO kpi.setting (name, value) VALUES ('alert_log_claims', 'off');
-SELECT public.kpi_try($$INSERT INTO kpi.setting (name, value) VALUES ('alert_log_claims', 'maybe')$$);
+SET kpi.log_claims = off;
 INSERT INTO kpi.alert (indicator_id, scope_id, period, severity)
 SELECT kpi.indicator_id('t.feed'), kpi.scope_id('co.s'), kpi.period(make_date(2026, 1, d), 'day'), 'red'
 FROM generate_series(1, 3) d;
@@ -217,7 +216,7 @@ SELECT count(*) FILTER (WHERE a.state = 'acked') AS acked FROM kpi.alert a JOIN 
 SELECT count(*) AS acked_now FROM kpi.alert_ack_many(ARRAY(SELECT id FROM batch OFFSET 1), 'batcher', '批量确认');
 SELECT e.kind, e.actor, e.note, count(*) FROM kpi.alert_event e JOIN batch b ON b.id = e.alert_id
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
-DELETE FROM kpi.setting WHERE name = 'alert_log_claims';
+RESET kpi.log_claims;
 DELETE FROM kpi.alert WHERE id IN (SELECT id FROM batch);   -- made by hand: gone again
 
 -- evaluation errors and rights

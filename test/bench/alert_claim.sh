@@ -3,8 +3,8 @@
 # Each pgbench transaction claims (SKIP LOCKED, 30 s lease) and
 # acknowledges: one alert (kpi.alert_claim + kpi.alert_ack), or ten
 # (kpi.alert_claim(..., 10) + kpi.alert_ack_many).  With 1 and 4
-# consumers, with the claim logged as an event (setting alert_log_claims
-# on, the default) and without (every ack is logged either way).  Each run
+# consumers, with the claim logged as an event (kpi.log_claims on, the
+# default) and without (every ack is logged either way).  Each run
 # starts from a fresh copy of the same database.  Prints transactions and
 # messages per second; never fails on speed.  KPI_BENCH_SECONDS (10) sets
 # the length of a run.  Runs against the cluster that bench.sh started.
@@ -46,7 +46,7 @@ SQL
 run() {
     local tps check
     psql_ -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE $tpl"
-    [ "$4" = on ] || psql_ -d $db -c "INSERT INTO kpi.setting (name, value) VALUES ('alert_log_claims', 'off')"
+    [ "$4" = on ] || psql_ -d postgres -c "ALTER DATABASE $db SET kpi.log_claims = off"
     tps=$("$BINDIR/pgbench" -n -c "$3" -j "$3" -T "$secs" -f "$work/$1.sql" $db 2>/dev/null |
           sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
     check=$(psql_ -d $db -At -c "SELECT count(*) FILTER (WHERE state = 'acked') || ' acked, ' ||
