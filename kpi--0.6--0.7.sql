@@ -720,6 +720,12 @@ BEGIN
         ORDER BY g.indicator_id, g.scope_id, g.period
     LOOP
         a := j.alert;
+        -- nothing to change (the common case of a new measurement for a
+        -- key that stays as bad): no lock, no write
+        IF a.id IS NOT NULL AND j.kind IS NOT DISTINCT FROM a.kind AND j.hold
+           AND j.severity OPERATOR(pg_catalog.=) a.severity AND j.basis IS NOT DISTINCT FROM a.basis THEN
+            CONTINUE;
+        END IF;
         IF a.id IS NOT NULL THEN
             SELECT * INTO a FROM kpi.alert x WHERE x.id OPERATOR(pg_catalog.=) a.id FOR UPDATE;
             IF a.state OPERATOR(pg_catalog.=) 'resolved' THEN
