@@ -783,40 +783,32 @@ COMMENT ON FUNCTION kpi.alert_judge(bigint[], bigint[], kpi.period[], timestampt
     'internal: judge keys afresh (kpi.judgement) and raise, update or resolve their alerts; returns alerts raised or resolved';
 REVOKE EXECUTE ON FUNCTION kpi.alert_judge(bigint[], bigint[], kpi.period[], timestamptz, boolean) FROM PUBLIC;
 
--- kpi.alert_watched: indicators whose keys can have alerts: an enabled
--- rule, a data_due, or an unresolved alert.
-CREATE FUNCTION kpi.alert_watched(indicator_id bigint) RETURNS boolean
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT EXISTS (SELECT FROM kpi.alert_rule r
-                   WHERE (r.indicator_id OPERATOR(pg_catalog.=) alert_watched.indicator_id
-                          OR alert_watched.indicator_id IS NULL) AND r.enabled)
-        OR EXISTS (SELECT FROM kpi.indicator i
-                   WHERE (i.id OPERATOR(pg_catalog.=) alert_watched.indicator_id
-                          OR alert_watched.indicator_id IS NULL) AND i.data_due IS NOT NULL)
-        OR EXISTS (SELECT FROM kpi.alert a
-                   WHERE (a.indicator_id OPERATOR(pg_catalog.=) alert_watched.indicator_id
-                          OR alert_watched.indicator_id IS NULL)
-                     AND a.state OPERATOR(pg_catalog.<>) 'resolved');
-END;
-COMMENT ON FUNCTION kpi.alert_watched(bigint) IS
-    'whether an indicator''s keys are judged for alerts: it has an enabled rule, a data_due or an unresolved alert (NULL: whether any indicator''s are)';
-
--- kpi.alert_watched_ids: every indicator kpi.alert_watched() is true for,
--- in one array (for the statements that judge many indicators at once).
-CREATE FUNCTION kpi.alert_watched_ids() RETURNS bigint[]
+-- kpi.alert_watched_ids: the indicators (of those given, or of all) whose
+-- keys are judged for alerts: an enabled rule, a data_due, or an
+-- unresolved alert.  The one definition of "watched".
+CREATE FUNCTION kpi.alert_watched_ids(among bigint[] DEFAULT NULL) RETURNS bigint[]
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT pg_catalog.array_agg(x.id ORDER BY x.id) FROM kpi.indicator x
-    WHERE x.data_due IS NOT NULL
-       OR EXISTS (SELECT FROM kpi.alert_rule r WHERE r.indicator_id OPERATOR(pg_catalog.=) x.id AND r.enabled)
-       OR EXISTS (SELECT FROM kpi.alert a WHERE a.indicator_id OPERATOR(pg_catalog.=) x.id
-                                          AND a.state OPERATOR(pg_catalog.<>) 'resolved');
+    WHERE (among IS NULL OR x.id OPERATOR(pg_catalog.=) ANY (among))
+      AND (x.data_due IS NOT NULL
+           OR EXISTS (SELECT FROM kpi.alert_rule r WHERE r.indicator_id OPERATOR(pg_catalog.=) x.id AND r.enabled)
+           OR EXISTS (SELECT FROM kpi.alert a WHERE a.indicator_id OPERATOR(pg_catalog.=) x.id
+                                              AND a.state OPERATOR(pg_catalog.<>) 'resolved'));
 END;
-COMMENT ON FUNCTION kpi.alert_watched_ids() IS
-    'the indicators whose keys are judged for alerts (kpi.alert_watched), as one array';
+COMMENT ON FUNCTION kpi.alert_watched_ids(bigint[]) IS
+    'the indicators (among those given, NULL = all) whose keys are judged for alerts: an enabled rule, a data_due or an unresolved alert; NULL when none';
+
+CREATE FUNCTION kpi.alert_watched(indicator_id bigint) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT kpi.alert_watched_ids(CASE WHEN alert_watched.indicator_id IS NOT NULL
+                                      THEN ARRAY[alert_watched.indicator_id] END) IS NOT NULL;
+END;
+COMMENT ON FUNCTION kpi.alert_watched(bigint) IS
+    'whether an indicator''s keys are judged for alerts (kpi.alert_watched_ids); NULL: whether any indicator''s are';
 
 -- kpi.alert_written: called by the measurement and target triggers with
 -- the keys a statement wrote.  A key of a scope without children is
@@ -835,12 +827,8 @@ DECLARE
     lp kpi.period[];
 BEGIN
     WITH RECURSIVE w AS MATERIALIZED (
-        -- the statement's indicators whose keys are judged (as kpi.alert_watched)
-        SELECT v.i FROM (SELECT DISTINCT x.i FROM pg_catalog.unnest(ind) AS x(i)) v
-        WHERE EXISTS (SELECT FROM kpi.alert_rule r WHERE r.indicator_id OPERATOR(pg_catalog.=) v.i AND r.enabled)
-           OR EXISTS (SELECT FROM kpi.indicator x WHERE x.id OPERATOR(pg_catalog.=) v.i AND x.data_due IS NOT NULL)
-           OR EXISTS (SELECT FROM kpi.alert a WHERE a.indicator_id OPERATOR(pg_catalog.=) v.i
-                                              AND a.state OPERATOR(pg_catalog.<>) 'resolved')
+        -- the statement's indicators whose keys are judged
+        SELECT pg_catalog.unnest(kpi.alert_watched_ids(ARRAY(SELECT DISTINCT x.i FROM pg_catalog.unnest(ind) AS x(i)))) AS i
     ),
     k AS (
         SELECT DISTINCT u.i, u.s, u.p FROM ROWS FROM (pg_catalog.unnest(ind), pg_catalog.unnest(scp), pg_catalog.unnest(per)) AS u(i, s, p)
@@ -1234,7 +1222,6 @@ AS $$
 DECLARE
     a kpi.alert;
     f kpi.finding;
-    m record;
 BEGIN
     SELECT * INTO a FROM kpi.alert x WHERE x.id OPERATOR(pg_catalog.=) alert_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -1279,21 +1266,7 @@ BEGIN
                  ELSE concat_ws(' ', note, format('(finding %s)', finding)) END);
     IF coalesce(a.incident_id, a.id) OPERATOR(pg_catalog.=) a.id THEN
         IF target_state = 'acked' THEN
-            FOR m IN
-                SELECT x.id FROM kpi.alert x
-                WHERE x.indicator_id OPERATOR(pg_catalog.=) a.indicator_id
-                  AND x.incident_id OPERATOR(pg_catalog.=) a.id AND x.id OPERATOR(pg_catalog.<>) a.id
-                  AND x.state OPERATOR(pg_catalog.=) ANY ('{open,dead}')
-                ORDER BY x.id FOR UPDATE
-            LOOP
-                UPDATE kpi.alert x SET state = 'acked', acked_at = pg_catalog.now(), acked_by = who,
-                                       lease_until = NULL, updated_at = pg_catalog.now()
-                WHERE x.id OPERATOR(pg_catalog.=) m.id;
-                INSERT INTO kpi.alert_event (alert_id, kind, actor, state, severity, value, attainment, note)
-                SELECT x.id, 'ack', who, x.state, x.severity, x.value, x.attainment,
-                       concat_ws(' ', note, format('(incident %s)', a.id))
-                FROM kpi.alert x WHERE x.id OPERATOR(pg_catalog.=) m.id;
-            END LOOP;
+            PERFORM kpi.alert_ack_members(ARRAY[a.id], who, note);
         ELSE
             PERFORM kpi.alert_promote(a.id, pg_catalog.now());
         END IF;
