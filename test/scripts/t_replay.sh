@@ -5,10 +5,14 @@
 # measurements are then fed back one month at a time: 2025 at once, then
 # each month of 2026, each load followed by kpi.evaluate() a few hours into
 # the next month, company time.  Per load it prints the alerts raised, the
-# notifications (raises that lead a new incident, promotions of an open
-# lead, repeats, escalations, dead letters; the NOTIFYs a listener got are
-# shown beside them), open incidents, unresolved alerts and the problems
-# (distinct indicator and assignee among the alerts raised).  It proves:
+# notifications (incidents notified: raised as a new incident's lead,
+# promoted while open, repeated, escalated, dead-lettered, or told of a
+# worse alert that joined; one NOTIFY each, however many steps an
+# escalation passed; the NOTIFYs a listener got are shown beside them),
+# open incidents, unresolved alerts, and two counts of problems: the
+# distinct (indicator, owner) among the alerts raised, and the distinct
+# (indicator, person told) among the incidents notified (an escalation
+# tells the person it goes to).  It proves:
 #   * one problem reaches each assignee once: no incident is notified
 #     twice in one load (escalations go to the next person, a worse alert
 #     joining an incident is news);
@@ -72,7 +76,7 @@ INSERT INTO kpi.alert_clock (id, evaluated_at) VALUES (true, '2025-12-31 00:00+0
 -- per load: the event and alert ids before and after, what it did
 CREATE TABLE public.load (
     k int PRIMARY KEY, label text, ev0 bigint, ev1 bigint, al0 bigint, al1 bigint,
-    evaluated timestamptz, raised int, notified int, escalated int, problems int, incidents int,
+    evaluated timestamptz, raised int, notified int, escalated int, problems int, told int, incidents int,
     unresolved int, listened int, opened int, twice int);
 -- each alert as it was judged when raised
 CREATE TABLE public.raised (id bigint PRIMARY KEY, k int, basis text, score float8, severity kpi.status, note text);
@@ -96,20 +100,26 @@ BEGIN
     SELECT a.id, k, a.basis, a.score, a.severity, e.note
     FROM kpi.alert a JOIN kpi.alert_event e ON e.alert_id = a.id AND e.kind = 'raise'
     WHERE a.id > a0;
+    -- the incidents notified in the load (one NOTIFY each: a transaction
+    -- sends one payload once) and, per incident, who was told
+    CREATE TEMP TABLE told ON COMMIT DROP AS
+    SELECT DISTINCT e.alert_id, a.indicator_id, a.assignee
+    FROM kpi.alert_event e JOIN kpi.alert a ON a.id = e.alert_id
+    WHERE e.id > e0
+      AND ((e.kind = 'raise' AND coalesce(e.note, '') NOT LIKE 'in incident%')
+           OR (e.kind = 'promote' AND e.state = 'open')
+           OR (e.kind = 'worsen' AND e.note LIKE 'alert % joined%')
+           OR e.kind IN ('repeat', 'escalate', 'dead_letter'));
     INSERT INTO public.load (k, label, ev0, ev1, al0, al1, evaluated, raised, notified, escalated, problems,
-                             incidents, unresolved, opened, twice)
+                             told, incidents, unresolved, opened, twice)
     SELECT k, CASE WHEN k = 0 THEN '2025' ELSE to_char(t0 AT TIME ZONE z, 'YYYY-MM') END,
            e0, (SELECT coalesce(max(id), 0) FROM kpi.alert_event),
            a0, (SELECT coalesce(max(id), 0) FROM kpi.alert), t1 + interval '6 hours',
            (SELECT count(*) FROM kpi.alert a WHERE a.id > a0),
-           (SELECT count(*) FROM kpi.alert_event e
-            WHERE e.id > e0
-              AND ((e.kind = 'raise' AND coalesce(e.note, '') NOT LIKE 'in incident%')
-                   OR (e.kind = 'promote' AND e.state = 'open')
-                   OR (e.kind = 'worsen' AND e.note LIKE 'alert % joined%')
-                   OR e.kind IN ('repeat', 'escalate', 'dead_letter'))),
-           (SELECT count(*) FROM kpi.alert_event e WHERE e.id > e0 AND e.kind = 'escalate'),
+           (SELECT count(*) FROM told),
+           (SELECT count(DISTINCT e.alert_id) FROM kpi.alert_event e WHERE e.id > e0 AND e.kind = 'escalate'),
            (SELECT count(DISTINCT (a.indicator_id, a.assignee)) FROM kpi.alert a WHERE a.id > a0),
+           (SELECT count(DISTINCT (t.indicator_id, t.assignee)) FROM told t),
            (SELECT count(*) FROM kpi.incident),
            (SELECT count(*) FROM kpi.alert a WHERE a.state <> 'resolved'),
            (SELECT count(*) FROM kpi.alert_event e
@@ -170,22 +180,25 @@ WHERE a.kind = 'status' AND i.agg IN ('sum', 'count')
 -- the false alarms proper: raised on attainment while the period ran
 CREATE TEMP VIEW false_alarm_attainment AS SELECT * FROM false_alarm WHERE basis = 'attainment';"
 summary_sql="
-SELECT format('%s alerts, %s notifications (%s NOTIFYs) for %s incidents opened, %s false alarms (raised on attainment while the period ran, ended green), %s more raised behind pace that ended green, %s of 12 loads notify more than their (indicator, owner) problems, %s incidents told twice in one load',
+SELECT format('%s alerts, %s notifications (%s NOTIFYs) for %s incidents opened, %s false alarms (raised on attainment while the period ran, ended green), %s more raised behind pace that ended green, %s of 12 loads notify more than the (indicator, owner) problems they raised, %s tell one person twice of one indicator, %s incidents told twice in one load',
               (SELECT count(*) FROM kpi.alert), (SELECT sum(notified) FROM public.load),
               (SELECT sum(listened) FROM public.load), (SELECT sum(opened) FROM public.load),
               (SELECT count(*) FROM false_alarm_attainment),
               (SELECT count(*) FROM false_alarm WHERE basis = 'pace'),
               (SELECT count(*) FROM public.load WHERE notified > problems),
+              (SELECT count(*) FROM public.load WHERE notified > told),
               (SELECT sum(twice) FROM public.load));"
 
 echo "== month-by-month replay, rules as in the demo (basis auto)"
 psql_q -d $db -P footer=off <<SQL
 SET timezone = 'Asia/Shanghai';
 SELECT label AS load, raised, opened AS incidents_opened, notified, escalated AS "of them escalations", listened AS "NOTIFYs",
-       problems AS "(indicator, owner) problems", incidents AS open_incidents, unresolved, twice AS told_twice,
-       CASE WHEN notified > problems THEN '<- more notifications than problems' ELSE '' END AS " "
+       problems AS "(indicator, owner) raised", told AS "(indicator, person) told", incidents AS open_incidents,
+       unresolved, twice AS told_twice,
+       CASE WHEN notified > told THEN '<- a person told twice of one indicator'
+            WHEN notified > problems THEN '<- more notifications than problems raised' ELSE '' END AS " "
 FROM public.load ORDER BY k;
-\\echo what the loads that notify more than their problems notified:
+\\echo what the loads that notify more than the problems they raised notified:
 SELECT l.label AS load,
        string_agg(e.kind || ' ' || i.code || ' ' || s.code || ' ' || a.period::text
                   || CASE WHEN e.kind = 'escalate' THEN ' (' || e.note || ')' ELSE '' END, E'\n' ORDER BY e.id) AS notifications
@@ -296,11 +309,13 @@ echo "both years at once, one evaluation at 2027-01-01 06:00+08: $bulk_s"
 echo "took $(( $(date +%s) - started )) s"
 
 twice=$(psql_q -d $db -At -c "SELECT sum(twice) FROM public.load")
+unheard=$(psql_q -d $db -At -c "SELECT count(*) FROM public.load WHERE notified <> listened")
 false_alarms=$(psql_q -d $db -At -c "$false_alarms_sql" -c "SELECT count(*) FROM false_alarm_attainment" | tail -1)
 missed=$(grep -c '^MISSED' "$work/incidents" || true)
 
 rc=0
 [ "$twice" = 0 ] || { echo "FAIL: $twice incidents were told the same thing twice in one load"; rc=1; }
+[ "$unheard" = 0 ] || { echo "FAIL: in $unheard loads the incidents notified differ from the NOTIFYs a listener got"; rc=1; }
 [ "$false_alarms" = 0 ] || { echo "FAIL: $false_alarms false alarms (raised on attainment while the period ran)"; rc=1; }
 [ "$missed" = 0 ] || { echo "FAIL: $missed incident months without an alert in their own load"; rc=1; }
 [ "$verify" = 0 ] || { echo "FAIL: kpi.verify() reports $verify problems after the final kpi.evaluate()"; rc=1; }
