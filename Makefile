@@ -32,7 +32,7 @@ endif
 # installation (15 to 18); make test-pg18 (or -pg17, -pg15-cassert) first
 # builds that major from Debian's source package into a cache outside the
 # clone (test/scripts/pgsrc.sh), once, then runs every suite against it.
-.PHONY: demo test bench reliability
+.PHONY: demo test bench reliability dist
 demo:
 	KPI_PG_CONFIG='$(PG_CONFIG)' bash test/scripts/demo.sh
 test:
@@ -46,3 +46,12 @@ reliability:
 test-pg%:
 	pgc=$$(bash test/scripts/pgsrc.sh $(subst -, ,$*)) && \
 	KPI_PG_CONFIG="$$pgc" bash test/scripts/test.sh
+
+# make dist: the release archives of what git tracks at HEAD, named after
+# kpi.control's default_version: kpi-X.Y.zip for PGXN (META.json) and
+# kpi-X.Y.tar.gz; debian/ builds a .deb from either (docs/install.md).
+DISTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+dist:
+	git archive --format=zip --prefix=kpi-$(DISTVERSION)/ -o kpi-$(DISTVERSION).zip HEAD
+	git archive --format=tar.gz --prefix=kpi-$(DISTVERSION)/ -o kpi-$(DISTVERSION).tar.gz HEAD
+	@echo "kpi-$(DISTVERSION).zip kpi-$(DISTVERSION).tar.gz"
