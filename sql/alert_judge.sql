@@ -47,10 +47,14 @@ SELECT problem FROM kpi.verify();
 SELECT judged, changed FROM kpi.evaluate('2026-11-01');
 -- the region's figure is the scorecard's: 20 + 10 against 100
 SELECT code, scope, period, kind, basis, state, severity, value, score, lead FROM pg_temp.alerts ORDER BY id;
-SELECT round(actual, 2) AS scorecard_actual, round(attainment, 3) AS scorecard_attainment
+SELECT round(actual::numeric, 2) AS scorecard_actual, round(attainment::numeric, 3) AS scorecard_attainment
 FROM kpi.scorecard WHERE indicator = 't.sales' AND scope = 'co.n' AND period = '2026-07';
 -- one incident: the branch leads, its region (a related key) is shown with it
 SELECT indicator, assignee, state, severity, alerts, keys FROM kpi.incident;
+-- the same alerts as annotations for a time-series dashboard
+SELECT indicator, scope, period, severity, state, text, tags, time_end IS NULL AS unresolved,
+       incident_id = (SELECT min(incident_id) FROM kpi.incident) AS in_first_incident
+FROM kpi.alert_annotation ORDER BY alert_id;
 SELECT count(*) AS verify_problems FROM kpi.verify();
 
 -- targets are inputs: a lower region target recovers the region's alert,

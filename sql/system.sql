@@ -231,7 +231,7 @@ SELECT kpi.record('sales.revenue', 'hq.south.gz', 20, '2026-07-09 10:00+08');
 SELECT kpi.record('sales.revenue', 'hq.east.sh', 70, '2026-06-09 10:00+08');
 SELECT kpi.set_target('sales.revenue', 'hq.east', '2026-07', '>= 150');
 SELECT indicator, scope, period, grain, period_start, period_end, actual, target, goal,
-       round(attainment, 4) AS attainment, status, owner, previous_actual, previous_change
+       round(attainment::numeric, 4) AS attainment, status, owner, previous_actual, previous_change
 FROM kpi.scorecard WHERE indicator = 'sales.revenue' AND grain = 'month' ORDER BY scope, period;
 -- levels are semi-additive: a region's stock is the sum of its branches'
 -- closing stock, not the latest single reading; flows and ratios merge
@@ -242,6 +242,61 @@ SELECT indicator, scope, actual FROM kpi.scorecard
 WHERE indicator IN ('ops.inventory', 'sales.margin') AND period = '2026-07' ORDER BY indicator, scope;
 SELECT column_name, data_type FROM information_schema.columns
 WHERE table_schema = 'kpi' AND table_name = 'scorecard' ORDER BY ordinal_position;
+-- one number per figure: the scorecard's actual is kpi.scope_actual's and
+-- kpi.rollup's, to the last bit
+SELECT count(*) AS scorecard_rows,
+       count(*) FILTER (WHERE sc.actual IS DISTINCT FROM sa.value) AS differ_from_scope_actual
+FROM kpi.scorecard sc
+JOIN kpi.scope_actual sa ON sa.indicator_id = kpi.indicator_id(sc.indicator) AND sa.scope_id = kpi.scope_id(sc.scope)
+                        AND sa.period::text = sc.period;
+SELECT r.code, sc.actual = r.actual AS same_as_rollup, sc.target = r.target AS same_target,
+       sc.attainment = r.attainment AS same_attainment
+FROM kpi.rollup('2026-07', 'hq.east') r
+JOIN kpi.scorecard sc ON sc.indicator = r.code AND sc.scope = 'hq.east' AND sc.period = '2026-07'
+ORDER BY r.code;
+-- what drivers bind: text parameters reach kpi.rollup, kpi.set_target and
+-- kpi.judge (search_path is public here), with the same answers and errors
+PREPARE by_text(text, text) AS SELECT code, actual FROM kpi.rollup($1, $2) ORDER BY code;
+EXECUTE by_text('2026-07', 'hq.east');
+SELECT count(*) AS same FROM kpi.rollup('2026-07'::text, 'hq') t
+JOIN kpi.rollup('2026-07'::kpi.period, 'hq') p USING (code)
+WHERE t.actual IS NOT DISTINCT FROM p.actual AND t.score IS NOT DISTINCT FROM p.score;
+EXECUTE by_text('2026-13', 'hq');
+DEALLOCATE by_text;
+PREPARE set_by_text(text, text, text, text, text) AS SELECT kpi.set_target($1, $2, $3, $4, $5) > 0 AS set;
+EXECUTE set_by_text('sales.orders', 'hq.east', '2026-07', '>= 10', 'bound as text');
+SELECT goal::text, note FROM kpi.target
+WHERE indicator_id = kpi.indicator_id('sales.orders') AND scope_id = kpi.scope_id('hq.east');
+EXECUTE set_by_text('sales.orders', 'hq.east', '2026-07', '=> 10', NULL);
+DEALLOCATE set_by_text;
+SELECT kind, basis, severity FROM kpi.judge('sales.revenue', 'hq.east', '2026-07'::text, '2026-08-02 00:00+08');
+-- kpi.series: the long format, time = the period's first moment, company time
+SELECT "time", indicator, scope, grain, period, value, target, status, status_rank FROM kpi.series
+WHERE indicator = 'sales.revenue' AND grain = 'month' AND "time" >= '2026-07-01 00:00+08' ORDER BY scope;
+-- the dashboard columns: direction, a status that sorts, pace status, the
+-- period's first moment in the company's zone, the scope tree, the latest
+-- check-in note of the scope itself
+SELECT kpi.record('sales.revenue', 'hq.east.sh', 0, '2026-07-30 09:00+08', note => 'store closed for the typhoon');
+SELECT scope, period, actual, goal, direction, status, status_rank, pace IS NOT NULL AS has_pace,
+       pace_status IS NOT NULL AS has_pace_status, period_start_at, scope_parent, scope_depth, scope_path, latest_note
+FROM kpi.scorecard WHERE indicator = 'sales.revenue' AND period = '2026-07' ORDER BY scope_path;
+SELECT pace_status, count(*) FROM kpi.scorecard GROUP BY 1 ORDER BY 1;
+
+-- ---------------------------------------------------------------------
+-- Every table and view, and every column of them, has a description (BI
+-- tools show them as field descriptions): none is listed here
+-- ---------------------------------------------------------------------
+SELECT c.relname AS undescribed_relation
+FROM pg_class c
+WHERE c.relnamespace = 'kpi'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+  AND obj_description(c.oid, 'pg_class') IS NULL
+ORDER BY 1;
+SELECT c.relname || '.' || a.attname AS undescribed_column
+FROM pg_class c
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relnamespace = 'kpi'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+  AND col_description(c.oid, a.attnum) IS NULL
+ORDER BY 1;
 
 -- ---------------------------------------------------------------------
 -- TRUNCATE empties the actuals too, but for the keys that have a target

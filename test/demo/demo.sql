@@ -34,7 +34,7 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 -- A change against an earlier value: percentage points for ratios,
 -- per cent for everything else.
-CREATE FUNCTION pg_temp.delta(cur numeric, prev numeric, unit text) RETURNS text
+CREATE FUNCTION pg_temp.delta(cur float8, prev float8, unit text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE
         WHEN cur IS NULL OR prev IS NULL THEN NULL
