@@ -349,3 +349,10 @@ COMMENT ON COLUMN kpi.alert_annotation.text IS 'one line: indicator, scope, peri
 COMMENT ON COLUMN kpi.alert_annotation.tags IS 'indicator, scope, severity and kind, for filtering annotations';
 COMMENT ON COLUMN kpi.alert_annotation.alert_id IS 'the alert (kpi.alert.id)';
 COMMENT ON COLUMN kpi.alert_annotation.incident_id IS 'its incident (the lead alert''s id)';
+
+-- ---------------------------------------------------------------------
+-- 6. A dashboard filters the scorecard on its period as text
+--    (period = '2026-Q2'); the filter reaches kpi.actual, and this index
+--    makes it read that period's rows instead of all history.
+-- ---------------------------------------------------------------------
+CREATE INDEX actual_period_text ON kpi.actual ((period::text));
