@@ -175,8 +175,7 @@ SELECT i.code                                   AS indicator,
        pg_catalog.timezone(kpi.time_zone(), kpi.start_date(cur.period)::timestamp) AS period_start_at,
        sp.parent                                AS scope_parent,
        sp.depth                                 AS scope_depth,
-       sp.path                                  AS scope_path,
-       note.note                                AS latest_note
+       sp.path                                  AS scope_path
 FROM kpi.scope_actual cur
 JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) cur.indicator_id
 JOIN kpi.scope s ON s.id OPERATOR(pg_catalog.=) cur.scope_id
@@ -200,14 +199,6 @@ LEFT JOIN LATERAL kpi.rolled_up(cur.indicator_id, i.agg, sub.subtree,
     CASE WHEN kpi.start_date(cur.period) OPERATOR(pg_catalog.>=) '0002-01-01'::date
          THEN kpi.period((kpi.start_date(cur.period) OPERATOR(pg_catalog.-) '1 year'::interval)::date,
                          kpi.grain(cur.period)) END) ly ON true
--- the latest check-in note recorded for the scope itself in the period
-LEFT JOIN LATERAL (
-    SELECT m.note FROM kpi.measurement m
-    WHERE m.indicator_id OPERATOR(pg_catalog.=) cur.indicator_id AND m.scope_id OPERATOR(pg_catalog.=) cur.scope_id
-      AND m.at OPERATOR(pg_catalog.>=) pg_catalog.timezone(kpi.time_zone(), kpi.start_date(cur.period)::timestamp)
-      AND m.at OPERATOR(pg_catalog.<) pg_catalog.timezone(kpi.time_zone(), (kpi.end_date(cur.period) OPERATOR(pg_catalog.+) 1)::timestamp)
-      AND m.note IS NOT NULL AND m.note OPERATOR(pg_catalog.<>) ''
-    ORDER BY m.at DESC, m.id DESC LIMIT 1) note ON true
 WHERE i.lifecycle OPERATOR(pg_catalog.<>) 'retired';
 COMMENT ON VIEW kpi.scorecard IS
     'the scorecard for BI tools: every indicator, scope (subtree merged) and period with actual, target, attainment, pace, status, previous period and same period last year; plain column types only (text, float8, integer, date, timestamptz)';
@@ -239,7 +230,6 @@ COMMENT ON COLUMN kpi.scorecard.period_start_at IS 'the period''s first moment i
 COMMENT ON COLUMN kpi.scorecard.scope_parent IS 'code of the scope above; NULL for a top-level scope';
 COMMENT ON COLUMN kpi.scorecard.scope_depth IS 'levels below the top: 0 for a top-level scope';
 COMMENT ON COLUMN kpi.scorecard.scope_path IS 'the codes from the top down to the scope, joined by " / ": sorts a tree';
-COMMENT ON COLUMN kpi.scorecard.latest_note IS 'the latest note recorded with a measurement of the scope itself in the period (a check-in note)';
 DO $$
 DECLARE
     g text;
@@ -318,6 +308,33 @@ COMMENT ON COLUMN kpi.series.attainment IS 'actual against the goal: 1 = met';
 COMMENT ON COLUMN kpi.series.status IS 'red, amber, green or blue';
 COMMENT ON COLUMN kpi.series.status_rank IS '1 red, 2 amber, 3 green, 4 blue';
 
+-- Check-in notes: the measurements recorded with a note, for a dashboard's
+-- comments panel or annotations.  A view of kpi.measurement: reading it
+-- takes SELECT on kpi.measurement (the scorecard does not).
+CREATE VIEW kpi.checkin WITH (security_invoker = true) AS
+SELECT m.at                AS "time",
+       i.code              AS indicator,
+       s.code              AS scope,
+       m.value,
+       m.note,
+       m.source,
+       m.recorded_by::text AS recorded_by,
+       m.recorded_at
+FROM kpi.measurement m
+JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) m.indicator_id
+JOIN kpi.scope s ON s.id OPERATOR(pg_catalog.=) m.scope_id
+WHERE m.note IS NOT NULL AND m.note OPERATOR(pg_catalog.<>) '';
+COMMENT ON VIEW kpi.checkin IS
+    'check-in notes: every measurement recorded with a note (what happened, in the words of whoever recorded it)';
+COMMENT ON COLUMN kpi.checkin."time" IS 'when the value happened (kpi.measurement.at)';
+COMMENT ON COLUMN kpi.checkin.indicator IS 'indicator code';
+COMMENT ON COLUMN kpi.checkin.scope IS 'scope code (where it was recorded)';
+COMMENT ON COLUMN kpi.checkin.value IS 'the value recorded with the note';
+COMMENT ON COLUMN kpi.checkin.note IS 'the note';
+COMMENT ON COLUMN kpi.checkin.source IS 'where the value came from';
+COMMENT ON COLUMN kpi.checkin.recorded_by IS 'the role that recorded it';
+COMMENT ON COLUMN kpi.checkin.recorded_at IS 'when it was recorded';
+
 CREATE VIEW kpi.alert_annotation WITH (security_invoker = true) AS
 SELECT a.raised_at                           AS "time",
        a.resolved_at                         AS time_end,
@@ -356,3 +373,44 @@ COMMENT ON COLUMN kpi.alert_annotation.incident_id IS 'its incident (the lead al
 --    makes it read that period's rows instead of all history.
 -- ---------------------------------------------------------------------
 CREATE INDEX actual_period_text ON kpi.actual ((period::text));
+
+-- ---------------------------------------------------------------------
+-- 7. The indicator tree for BI tools: parent, depth and a path that sorts
+--    it (one row per path from a top indicator: an indicator under two
+--    parents appears under each)
+-- ---------------------------------------------------------------------
+CREATE VIEW kpi.indicator_tree WITH (security_invoker = true) AS
+WITH RECURSIVE t(indicator_id, parent_id, depth, path, weight) AS (
+    SELECT i.id, NULL::bigint, 0, i.code, NULL::float8
+    FROM kpi.indicator i
+    WHERE NOT EXISTS (SELECT FROM kpi.link l WHERE l.child_id OPERATOR(pg_catalog.=) i.id)
+    UNION ALL
+    SELECT l.child_id, l.parent_id, t.depth OPERATOR(pg_catalog.+) 1,
+           t.path OPERATOR(pg_catalog.||) ' / ' OPERATOR(pg_catalog.||) c.code, l.weight
+    FROM t
+    JOIN kpi.link l ON l.parent_id OPERATOR(pg_catalog.=) t.indicator_id
+    JOIN kpi.indicator c ON c.id OPERATOR(pg_catalog.=) l.child_id
+)
+SELECT i.code   AS indicator,
+       i.name   AS indicator_name,
+       p.code   AS parent,
+       t.depth,
+       t.path,
+       t.weight,
+       i.unit,
+       i.owner,
+       i.lifecycle
+FROM t
+JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) t.indicator_id
+LEFT JOIN kpi.indicator p ON p.id OPERATOR(pg_catalog.=) t.parent_id;
+COMMENT ON VIEW kpi.indicator_tree IS
+    'the indicator tree (strategy, tactics, execution) for BI tools: parent, depth and a path that sorts it; an indicator under two parents appears under each';
+COMMENT ON COLUMN kpi.indicator_tree.indicator IS 'indicator code';
+COMMENT ON COLUMN kpi.indicator_tree.indicator_name IS 'indicator display name';
+COMMENT ON COLUMN kpi.indicator_tree.parent IS 'code of the parent on this path; NULL at the top';
+COMMENT ON COLUMN kpi.indicator_tree.depth IS '0 at the top, 1 below it …';
+COMMENT ON COLUMN kpi.indicator_tree.path IS 'the codes from the top down, joined by " / ": sorts the tree';
+COMMENT ON COLUMN kpi.indicator_tree.weight IS 'weight of the indicator in its parent''s score (kpi.link.weight); NULL at the top';
+COMMENT ON COLUMN kpi.indicator_tree.unit IS 'unit of the values';
+COMMENT ON COLUMN kpi.indicator_tree.owner IS 'the person accountable for the indicator';
+COMMENT ON COLUMN kpi.indicator_tree.lifecycle IS 'draft, active or retired';

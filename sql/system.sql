@@ -106,6 +106,8 @@ JOIN kpi.indicator p ON p.code = v.p JOIN kpi.indicator c ON c.code = v.c;
 SELECT p.code AS parent, c.code AS child, l.weight
 FROM kpi.link l JOIN kpi.indicator p ON p.id = l.parent_id JOIN kpi.indicator c ON c.id = l.child_id
 ORDER BY 1, 2;
+-- the tree for BI tools: sales.orders is under both strategy indicators
+SELECT path, parent, depth, weight FROM kpi.indicator_tree ORDER BY path;
 -- self-links, cycles and bad weights are refused
 INSERT INTO kpi.link (parent_id, child_id) SELECT id, id FROM kpi.indicator WHERE code = 'sales.orders';
 INSERT INTO kpi.link (parent_id, child_id)
@@ -274,13 +276,17 @@ SELECT kind, basis, severity FROM kpi.judge('sales.revenue', 'hq.east', '2026-07
 SELECT "time", indicator, scope, grain, period, value, target, status, status_rank FROM kpi.series
 WHERE indicator = 'sales.revenue' AND grain = 'month' AND "time" >= '2026-07-01 00:00+08' ORDER BY scope;
 -- the dashboard columns: direction, a status that sorts, pace status, the
--- period's first moment in the company's zone, the scope tree, the latest
--- check-in note of the scope itself
+-- period's first moment in the company's zone, the scope tree; check-in
+-- notes in kpi.checkin
 SELECT kpi.record('sales.revenue', 'hq.east.sh', 0, '2026-07-30 09:00+08', note => 'store closed for the typhoon');
 SELECT scope, period, actual, goal, direction, status, status_rank, pace IS NOT NULL AS has_pace,
-       pace_status IS NOT NULL AS has_pace_status, period_start_at, scope_parent, scope_depth, scope_path, latest_note
+       pace_status IS NOT NULL AS has_pace_status, period_start_at, scope_parent, scope_depth, scope_path
 FROM kpi.scorecard WHERE indicator = 'sales.revenue' AND period = '2026-07' ORDER BY scope_path;
+SELECT "time", indicator, scope, value, note FROM kpi.checkin ORDER BY "time";
 SELECT pace_status, count(*) FROM kpi.scorecard GROUP BY 1 ORDER BY 1;
+-- the small tables are analysed by autovacuum after any change
+SELECT relname, reloptions FROM pg_class
+WHERE relnamespace = 'kpi'::regnamespace AND relname IN ('scope', 'indicator', 'link') ORDER BY 1;
 
 -- ---------------------------------------------------------------------
 -- Every table and view, and every column of them, has a description (BI

@@ -18,7 +18,7 @@ import warnings
 # pandas warns about every DBAPI connection that is not SQLAlchemy's
 warnings.filterwarnings("ignore", message="pandas only supports SQLAlchemy")
 
-EXPECTED_COLUMNS = 28
+EXPECTED_COLUMNS = 27
 PERIOD, SCOPE = "2026-Q2", "hq"
 REVENUE_NAME = "营业收入"
 
