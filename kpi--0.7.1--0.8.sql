@@ -168,10 +168,9 @@ SELECT i.code                                   AS indicator,
        cur.value OPERATOR(pg_catalog.-) ly.value AS last_year_change,
        kpi.direction(cur.goal)                  AS direction,
        pg_catalog.array_position(pg_catalog.enum_range(NULL::kpi.status), f.status) AS status_rank,
-       CASE WHEN f.pace IS NULL THEN NULL
-            WHEN kpi.status(f.pace, i.bands) OPERATOR(pg_catalog.>=) 'green' THEN 'on track'
-            WHEN kpi.status(f.pace, i.bands) OPERATOR(pg_catalog.=) 'amber' THEN 'at risk'
-            ELSE 'behind' END                   AS pace_status,
+       CASE WHEN f.pace_level OPERATOR(pg_catalog.>=) 'green' THEN 'on track'
+            WHEN f.pace_level OPERATOR(pg_catalog.=) 'amber' THEN 'at risk'
+            WHEN f.pace_level OPERATOR(pg_catalog.=) 'red' THEN 'behind' END AS pace_status,
        pg_catalog.timezone(kpi.time_zone(), kpi.start_date(cur.period)::timestamp) AS period_start_at,
        sp.parent                                AS scope_parent,
        sp.depth                                 AS scope_depth,
@@ -189,9 +188,11 @@ JOIN (SELECT t.scope_id,
       FROM kpi.scope_tree t JOIN kpi.scope a ON a.id OPERATOR(pg_catalog.=) t.ancestor_id
       GROUP BY t.scope_id) sp ON sp.scope_id OPERATOR(pg_catalog.=) cur.scope_id
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN i.agg OPERATOR(pg_catalog.=) ANY ('{sum,count}'::kpi.agg_kind[])   -- cumulative only
-                THEN kpi.pace(cur.value, cur.goal, kpi.progress(cur.period, pg_catalog.now(), kpi.time_zone())) END AS pace,
-           kpi.status(kpi.attainment(cur.value, cur.goal), i.bands) AS status) f
+    SELECT p.pace, kpi.status(p.pace, i.bands) AS pace_level,
+           kpi.status(kpi.attainment(cur.value, cur.goal), i.bands) AS status
+    FROM (SELECT CASE WHEN i.agg OPERATOR(pg_catalog.=) ANY ('{sum,count}'::kpi.agg_kind[])   -- cumulative only
+                      THEN kpi.pace(cur.value, cur.goal, kpi.progress(cur.period, pg_catalog.now(), kpi.time_zone()))
+                 END AS pace) p) f
 LEFT JOIN LATERAL kpi.rolled_up(cur.indicator_id, i.agg, sub.subtree,
     CASE WHEN kpi.start_date(cur.period) OPERATOR(pg_catalog.>) '0001-01-01'::date
          THEN kpi.period((kpi.start_date(cur.period) OPERATOR(pg_catalog.-) 1), kpi.grain(cur.period)) END) prev ON true
