@@ -157,9 +157,10 @@ prepare_plans(Oid period_type, Oid tally_type)
 					 0, NULL, 0);
 
 	/*
-	 * Lock every key of a batch in key order, creating the rows that are
-	 * missing (with an empty tally): ON CONFLICT DO UPDATE ... WHERE false
-	 * locks an existing row without writing it.
+	 * Lock every key of a batch in key order (kpi_key_cmp: period first),
+	 * creating the rows that are missing (with an empty tally): ON
+	 * CONFLICT DO UPDATE ... WHERE false locks an existing row without
+	 * writing it.
 	 */
 	t[0] = INT8ARRAYOID;
 	t[1] = INT8ARRAYOID;
@@ -169,7 +170,7 @@ prepare_plans(Oid period_type, Oid tally_type)
 					 "INSERT INTO kpi.actual AS a (indicator_id, scope_id, period, tally) "
 					 "SELECT k.i, k.s, k.p, $4 "
 					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS k(i, s, p) "
-					 "ORDER BY k.i, k.s, k.p "
+					 "ORDER BY k.p, k.i, k.s "
 					 "ON CONFLICT (indicator_id, scope_id, period) DO UPDATE "
 					 "SET updated_at = a.updated_at WHERE false",
 					 4, t, 0);

@@ -217,18 +217,20 @@ extern KpiAggKind kpi_agg_kind_from_oid(Oid label_oid);
 
 /* ---- alerts (alert.c): the keys a trigger wrote go to kpi.alert_written */
 /*
- * Order of (indicator, scope, period) keys: the one order in which the
- * trigger and the alert evaluation lock rows, so writers cannot deadlock.
+ * Order of (indicator, scope, period) keys, period first: the one order in
+ * which the trigger creates, locks and writes kpi.actual rows and the
+ * alert evaluation locks them, so writers cannot deadlock; and since rows
+ * are written in it, the rows of one period lie together in the heap.
  */
 static inline int
 kpi_key_cmp(int64 ai, int64 as, KpiPeriod ap, int64 bi, int64 bs, KpiPeriod bp)
 {
+	if (ap != bp)
+		return ap < bp ? -1 : 1;
 	if (ai != bi)
 		return ai < bi ? -1 : 1;
 	if (as != bs)
 		return as < bs ? -1 : 1;
-	if (ap != bp)
-		return ap < bp ? -1 : 1;
 	return 0;
 }
 
