@@ -85,6 +85,31 @@ CREATE TEMP TABLE fake (id int);
 CREATE TRIGGER steal AFTER INSERT ON fake FOR EACH ROW EXECUTE FUNCTION kpi.target_sync();
 SELECT pg_temp.try('INSERT INTO fake VALUES (1)');
 DROP TABLE fake;
+-- nor any of its PL/pgSQL trigger functions: each, attached to a table of
+-- another schema before and after each row and the statement, refuses
+-- with 39P01 (trigger_protocol_violated) like the C ones; none writes
+CREATE TABLE public.fake (id int);
+CREATE TEMP TABLE guard (fn text, outcome text);
+DO $$
+DECLARE f regprocedure; w text; l text; r text;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+             WHERE p.pronamespace = 'kpi'::regnamespace AND p.prorettype = 'trigger'::regtype
+               AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'plpgsql') ORDER BY 1::text LOOP
+        FOREACH w IN ARRAY '{BEFORE,AFTER}'::text[] LOOP
+            FOREACH l IN ARRAY '{ROW,STATEMENT}'::text[] LOOP
+                EXECUTE format('CREATE TRIGGER steal %s INSERT ON public.fake FOR EACH %s EXECUTE FUNCTION %s()',
+                               w, l, f::regproc);
+                r := pg_temp.try('INSERT INTO public.fake VALUES (1)');
+                INSERT INTO guard VALUES (f::text, w || ' ' || l || ': ' || split_part(r, ':', 1));
+                DROP TRIGGER steal ON public.fake;
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END $$;
+SELECT fn, string_agg(outcome, ', ' ORDER BY outcome) AS outcomes FROM guard GROUP BY fn ORDER BY fn;
+SELECT count(*) AS rows_written FROM public.fake;
+DROP TABLE public.fake;
 
 -- ---------------------------------------------------------------------
 -- 2. Bad data gets a clear error at the statement that writes it.
