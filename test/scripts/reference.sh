@@ -2,7 +2,7 @@
 # Writes docs/reference.md to stdout: every type, function, aggregate,
 # operator, table and view of the installed extension, with the
 # descriptions the catalog holds (COMMENT ON), and every SQLSTATE the
-# extension raises (from its C sources and scripts, named as in
+# extension raises (from its C sources and its installed functions, named as in
 # PostgreSQL's errcodes.h).  Generated, so that it cannot drift:
 # t_reference.sh fails when docs/reference.md differs from this output.
 #   bash test/scripts/reference.sh > docs/reference.md
@@ -121,13 +121,15 @@ echo "|---|---|"
 errcodes="$("$PG_CONFIG" --includedir-server)/utils/errcodes.h"
 {
     grep -rhoE "ERRCODE_[A-Z_0-9]+" "$KPI_ROOT"/src/*.c | sed 's/^ERRCODE_//'
-    grep -rhoiE "ERRCODE *= *'[a-z_0-9]+'" "$KPI_ROOT"/kpi--*.sql | sed -E "s/.*'(.*)'/\1/" | tr 'a-z' 'A-Z'
+    # the installed functions' bodies, not every script ever released
+    q "SELECT p.prosrc FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'kpi'::regnamespace" |
+        grep -oiE "ERRCODE *= *'[a-z_0-9]+'" | sed -E "s/.*'(.*)'/\1/" | tr 'a-z' 'A-Z'
 } | sort -u | while read -r name; do
     if [[ $name =~ ^[0-9A-Z]{5}$ ]] && ! grep -q "ERRCODE_$name[[:space:]]" "$errcodes"; then
         code=$name
         name=$(grep -E "MAKE_SQLSTATE\('${code:0:1}','${code:1:1}','${code:2:1}','${code:3:1}','${code:4:1}'\)" "$errcodes" |
                sed -E 's/#define ERRCODE_([A-Z_0-9]+).*/\1/' | head -1 || true)
-        name=${name:-"kpi's own: a PL/pgSQL trigger function fired other than on its own table and event (the C triggers raise 39P01)"}
+        name=${name:-"kpi's own"}
     else
         code=$(grep -E "^#define ERRCODE_$name[[:space:]]" "$errcodes" |
                sed -E "s/.*MAKE_SQLSTATE\('(.)','(.)','(.)','(.)','(.)'\).*/\1\2\3\4\5/" || true)
