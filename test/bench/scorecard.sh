@@ -3,9 +3,9 @@
 # behind it.  One scope (the company) and one quarter (2026-Q2) of
 # kpi.scorecard, on N indicators (KPI_BENCH_INDICATORS, 200; the issue's
 # size is 10,000) x 100 scopes (the company, 9 regions, 90 branches, data
-# at the branches, one measurement per indicator, branch and month, loaded
-# month by month), with 1 year of history (2026-01..06) and with 5 years
-# (2022-01..2026-06), both vacuumed and analysed as autovacuum leaves them
+# at the branches, one measurement per indicator, branch and month: the
+# history imported in one statement, in month order), with 1 year of
+# history (2026-01..06) and with 5 years (2022-01..2026-06), both vacuumed and analysed as autovacuum leaves them
 # after a load.  Each query runs with JIT on and off, median of 5 after a
 # warm-up, in KPI_BENCH_ROUNDS (3) rounds alternating the two databases;
 # the best median counts.  Side by side: the same query on the 0.7
@@ -42,8 +42,8 @@ FROM generate_series(1, :n) i;
 -- targets for the company and the regions, 2026-Q2
 SELECT count(kpi.set_target(i.code, s.code, '2026-Q2'::kpi.period, '>= 1000'::kpi.goal))
 FROM kpi.indicator i, kpi.scope s WHERE s.parent_id IS NULL OR s.code ~ '^hq\.r[0-9]$';
--- one measurement per indicator, branch and month, loaded month by month
--- as they would arrive
+-- one measurement per indicator, branch and month: the history imported
+-- in one statement, in the order the months happened
 INSERT INTO kpi.measurement (indicator_id, scope_id, at, value)
 SELECT i.id, s.id, (m + interval '14 days')::timestamp AT TIME ZONE 'Asia/Shanghai', 100 + (i.id * 7 + s.id * 13 + extract(month FROM m)) % 50
 FROM kpi.indicator i
