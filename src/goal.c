@@ -649,6 +649,46 @@ kpi_goal_contains(PG_FUNCTION_ARGS)
 	return goal_meets(fcinfo, PG_GETARG_FLOAT8(1), PG_GETARG_KPI_GOAL_P(0));
 }
 
+/* P(X <= x) for X normal with the given mean and standard deviation > 0. */
+static float8
+normal_cdf(float8 x, float8 mean, float8 sd)
+{
+	return 0.5 * erfc(-(x - mean) / (sd * M_SQRT2));
+}
+
+PG_FUNCTION_INFO_V1(kpi_goal_probability);
+/*
+ * kpi.probability(mean, sd, g): the probability that a value normally
+ * distributed around mean with standard deviation sd meets g (kpi.forecast's
+ * chance of making the goal).  sd 0 is certainty: 1 or 0 as mean meets g.
+ * NULL for a NaN or infinite mean, or a negative, NaN or infinite sd.
+ */
+Datum
+kpi_goal_probability(PG_FUNCTION_ARGS)
+{
+	float8		mean = PG_GETARG_FLOAT8(0);
+	float8		sd = PG_GETARG_FLOAT8(1);
+	const KpiGoal *g = PG_GETARG_KPI_GOAL_P(2);
+	float8		p;
+
+	if (!isfinite(mean) || !isfinite(sd) || sd < 0)
+		PG_RETURN_NULL();
+	switch ((KpiDirection) g->direction)
+	{
+		case KPI_DIR_HIGHER:
+			p = (sd == 0) ? (mean >= g->a) : 1.0 - normal_cdf(g->a, mean, sd);
+			break;
+		case KPI_DIR_LOWER:
+			p = (sd == 0) ? (mean <= g->a) : normal_cdf(g->a, mean, sd);
+			break;
+		default:
+			p = (sd == 0) ? (g->a <= mean && mean <= g->b)
+				: normal_cdf(g->b, mean, sd) - normal_cdf(g->a, mean, sd);
+			break;
+	}
+	PG_RETURN_FLOAT8(Min(Max(p, 0.0), 1.0));
+}
+
 /*
  * The share of the way from baseline b to target t that is due at progress
  * p: b + (t - b) * p, or the same as a weighted mean when t - b overflows.

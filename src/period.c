@@ -648,6 +648,62 @@ kpi_period_mi(PG_FUNCTION_ARGS)
 							 period_ordinal(g, date_to_jd(kpi_period_start(q)))));
 }
 
+/*
+ * The same period a year earlier; false where there is none.  A year,
+ * half, quarter or month: a year's worth of periods back.  An ISO week:
+ * the week with the same number in the previous ISO year (2026-W05 ->
+ * 2025-W05; 365 days back would land in 2025-W04), none for a week 53
+ * whose previous year has 52 weeks.  A day: the same date, 29 February
+ * going to 28 February.
+ */
+static bool
+period_last_year(KpiPeriod p, KpiPeriod *result)
+{
+	KpiGrain	g = kpi_period_grain(p);
+	int			y,
+				m,
+				d;
+
+	j2date(date_to_jd(kpi_period_start(p)), &y, &m, &d);
+	if (g == KPI_GRAIN_WEEK)
+	{
+		int			iso_year = date2isoyear(y, m, d);
+		int			week = date2isoweek(y, m, d);
+		int			monday;
+
+		if (iso_year - 1 < KPI_MIN_YEAR)
+			return false;
+		monday = isoweek2j(iso_year - 1, week);
+		j2date(monday, &y, &m, &d);
+		if (date2isoweek(y, m, d) != week)
+			return false;		/* week 53 of a year of 52 weeks */
+		*result = period_make(g, jd_to_date(monday));
+		return true;
+	}
+	if (g == KPI_GRAIN_DAY)
+	{
+		if (y - 1 < KPI_MIN_YEAR)
+			return false;
+		if (m == 2 && d == 29)
+			d = 28;
+		*result = period_make(g, jd_to_date(date2j(y - 1, m, d)));
+		return true;
+	}
+	return kpi_period_shift(p, -(int64) (12 / grain_months[g]), result);
+}
+
+PG_FUNCTION_INFO_V1(kpi_period_last_year);
+/* kpi.last_year(p): the same period a year earlier, NULL where there is none. */
+Datum
+kpi_period_last_year(PG_FUNCTION_ARGS)
+{
+	KpiPeriod	result;
+
+	if (!period_last_year(PG_GETARG_KPI_PERIOD(0), &result))
+		PG_RETURN_NULL();
+	PG_RETURN_KPI_PERIOD(result);
+}
+
 /* ---------------------------------------------------------------------
  * Containment and overlap of the date ranges
  * ---------------------------------------------------------------------

@@ -1145,6 +1145,57 @@ kpi_value(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(result);
 }
 
+/*
+ * The two parts a tally read as kind divides: a ratio's numerator and
+ * denominator sums, an average's sum and count; any other kind is its
+ * value over 1.  What a mix/rate analysis weighs segments by (kpi.explain).
+ * False (NULL parts) where kpi.value is NULL, except a ratio whose
+ * denominators sum to 0, whose parts are still known.
+ */
+static bool
+tally_parts(const KpiTally *t, KpiAggKind kind, float8 *num, float8 *den)
+{
+	bool		isnull;
+
+	if (kind == KPI_AGG_RATIO || kind == KPI_AGG_AVG)
+	{
+		if (t->count == 0)
+			return false;
+		*num = (kind == KPI_AGG_RATIO) ? pair_value(t->num_sum, t->num_comp) : pair_value(t->sum, t->comp);
+		*den = (kind == KPI_AGG_RATIO) ? pair_value(t->den_sum, t->den_comp) : (float8) t->count;
+		return true;
+	}
+	*num = kpi_tally_value(t, kind, &isnull);
+	*den = 1.0;
+	return !isnull;
+}
+
+PG_FUNCTION_INFO_V1(kpi_numerator);
+/* kpi.numerator(t, kind): what the tally's value divides (see tally_parts). */
+Datum
+kpi_numerator(PG_FUNCTION_ARGS)
+{
+	float8		num,
+				den;
+
+	if (!tally_parts(PG_GETARG_KPI_TALLY_P(0), agg_kind_cached(fcinfo, PG_GETARG_OID(1)), &num, &den))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(num);
+}
+
+PG_FUNCTION_INFO_V1(kpi_denominator);
+/* kpi.denominator(t, kind): what the tally's value divides by (see tally_parts). */
+Datum
+kpi_denominator(PG_FUNCTION_ARGS)
+{
+	float8		num,
+				den;
+
+	if (!tally_parts(PG_GETARG_KPI_TALLY_P(0), agg_kind_cached(fcinfo, PG_GETARG_OID(1)), &num, &den))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(den);
+}
+
 /* kpi.first_at(t): the time of the first value; NULL when unknown. */
 Datum
 kpi_tally_first_at(PG_FUNCTION_ARGS)
