@@ -564,9 +564,10 @@ DECLARE
     tot record;
     best record;
 BEGIN
+    -- the node's gap: in its unit where it has one, else in score points
     SELECT * INTO tot FROM kpi.explain(cur_i, cur_s, root_cause.period, 'target') e
-    WHERE e.effect OPERATOR(pg_catalog.=) 'total' ORDER BY e.tree DESC LIMIT 1;
-    step := 0; tree := NULL; indicator_code := cur_i; scope_code := cur_s; effect := 'total';
+    WHERE e.effect OPERATOR(pg_catalog.=) 'total' ORDER BY e.contribution IS NULL, e.tree DESC LIMIT 1;
+    step := 0; tree := tot.tree; indicator_code := cur_i; scope_code := cur_s; effect := 'total';
     actual := tot.actual; reference := tot.reference; contribution := tot.contribution;
     share := 1; share_of_top := 1;
     RETURN NEXT;
@@ -583,6 +584,8 @@ BEGIN
                    pg_catalog.bool_or(e.adverse) AS adverse
             FROM kpi.explain(cur_i, cur_s, root_cause.period, 'target') e
             WHERE e.effect OPERATOR(pg_catalog.=) ANY ('{difference,rate,mix,extreme,score}')
+              -- not the scope's own data: a child
+              AND NOT (e.tree OPERATOR(pg_catalog.=) 'scope' AND e.node OPERATOR(pg_catalog.=) cur_s)
             GROUP BY e.tree, e.node) x
         WHERE x.share OPERATOR(pg_catalog.>) 0 AND x.adverse
         ORDER BY x.share DESC, x.tree DESC, x.node COLLATE "C" LIMIT 1;

@@ -12,7 +12,12 @@
 --      anomaly caught without a target, what a consumer is handed;
 --   7. the review (复盘) of the quarter for 华北大区: findings with root
 --      causes and lessons, actions with owners and due dates, the overdue
---      ones, and a lessons search in Chinese and in English.
+--      ones, and a lessons search in Chinese and in English;
+--   8. why 华北大区 is red: the attribution path of each red root
+--      (kpi.root_cause), and the company's revenue gap split by region and
+--      by channel (kpi.explain);
+--   9. whether 2026-Q3 will make it: forecasts as of mid-August
+--      (kpi.forecast).
 \set QUIET on
 \pset footer off
 \pset null ''
@@ -206,3 +211,42 @@ FROM kpi.lessons('缺料') l;
 \echo '   and in English: kpi.lessons(''customers'')'
 SELECT l.indicator, l.scope, l.period, round(l.rank::numeric, 3) AS rank, l.lesson
 FROM kpi.lessons('customers') l;
+
+\echo
+\echo '8. Why is 华北大区 red in 2026-Q2? The attribution path (归因路径) of each red root, kpi.root_cause:'
+\echo '   each step follows the child (indicator or scope) with the largest adverse share of the gap'
+SELECT r.step, i.name AS indicator, s.name AS scope, r.tree AS via,
+       pg_temp.fmt(r.actual, CASE WHEN r.tree = 'indicator' THEN NULL ELSE i.unit END) AS "actual/score",
+       pg_temp.fmt(r.reference, CASE WHEN r.tree = 'indicator' THEN NULL ELSE i.unit END) AS "target",
+       to_char(r.share * 100, 'FM990') || '%' AS "share of gap", to_char(r.share_of_top * 100, 'FM990') || '%' AS "of the top"
+FROM kpi.rollup('2026-Q2', 'hq.north') t
+CROSS JOIN LATERAL kpi.root_cause(t.code, 'hq.north', '2026-Q2') r
+JOIN kpi.indicator i ON i.code = r.indicator_code
+JOIN kpi.scope s ON s.code = r.scope_code
+WHERE t.depth = 0 AND t.status = 'red'
+ORDER BY t.code COLLATE "C", r.step;
+\echo
+\echo '   the company''s revenue gap by region, kpi.explain(''sales.revenue'', ''hq'', ''2026-Q2''): the parts add up'
+SELECT coalesce(s.name, e.node) AS region, e.effect, pg_temp.fmt(e.actual, NULL) AS actual,
+       pg_temp.fmt(e.reference, NULL) AS target, pg_temp.fmt(e.contribution, NULL) AS contribution,
+       to_char(e.share * 100, 'FM9990') || '%' AS share
+FROM kpi.explain('sales.revenue', 'hq', '2026-Q2') e LEFT JOIN kpi.scope s ON s.code = e.node
+WHERE e.tree = 'scope' ORDER BY e.effect <> 'total', e.contribution;
+\echo '   and by channel (the indicator tree, score points):'
+SELECT i.name AS indicator, e.effect, round(e.actual::numeric, 3) AS score, round(e.weight::numeric, 2) AS weight,
+       round(e.contribution::numeric, 4) AS contribution
+FROM kpi.explain('sales.revenue', 'hq', '2026-Q2') e JOIN kpi.indicator i ON i.code = e.node
+WHERE e.tree = 'indicator' ORDER BY e.effect <> 'total', e.effect = 'own', e.contribution;
+
+\echo
+\echo '9. Will 2026-Q3 make it? kpi.forecast as of 2026-08-15, the company, indicators with a Q3 target'
+\echo '   (sum and count: so far / the plan''s share by then; others: their level so far; 80% interval)'
+SELECT i.name AS indicator, f.method, pg_temp.fmt(f.actual, i.unit) AS "so far",
+       pg_temp.fmt(f.projected, i.unit) AS projected,
+       pg_temp.fmt(f.low, i.unit) || ' .. ' || pg_temp.fmt(f.high, i.unit) AS "80% interval",
+       f.goal, to_char(f.probability * 100, 'FM990') || '%' AS "chance"
+FROM kpi.target t
+JOIN kpi.indicator i ON i.id = t.indicator_id
+CROSS JOIN LATERAL kpi.forecast(i.code, 'hq', '2026-Q3', '2026-08-15 12:00+08') f
+WHERE t.scope_id = kpi.scope_id('hq') AND t.period OPERATOR(kpi.=) '2026-Q3'::kpi.period
+ORDER BY f.probability, i.code COLLATE "C";
