@@ -213,6 +213,9 @@ SELECT step, tree, indicator_code, scope_code, effect, actual, reference, contri
 FROM kpi.root_cause('an.rev', 'an_co', '2026-Q2');
 -- a minimum is followed to the scope that holds it
 SELECT step, scope_code, effect, actual, reference FROM kpi.root_cause('an.low', 'an_co', '2026-Q2');
+-- a ratio at a scope without children: its own data is no step (the path
+-- ends at the node)
+SELECT step, scope_code, effect, actual, reference FROM kpi.root_cause('an.csat', 'an_co.b', '2026-Q2');
 -- a node on target has no adverse path
 SELECT step, effect, actual, reference FROM kpi.root_cause('an.opening', 'an_co', '2026-Q2');
 
