@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Benchmark: the answers to "why are we red?" and "will we make it?" on N
+# indicators (KPI_BENCH_INDICATORS, 200; the issue's size is 10,000) x 100
+# scopes (the company, 9 regions, 90 branches; data at the branches, one
+# measurement per indicator, branch and month of 2025 and 2026-01..08;
+# targets for 2026-Q2 and 2026-Q3 and the months of Q3 at the company and
+# the regions).  The indicators form a tree: one root, N/20 groups of 20
+# leaves (sum, avg, last and ratio in turn).  Times (median of 5 after a
+# warm-up, JIT off):
+#   * one kpi.explain of a leaf (the company's gap by region) and of the
+#     root (its score by group), and the same leaf split by hand in plain
+#     SQL (each region's subtree summed against its target) for the ratio;
+#   * one kpi.root_cause of the root;
+#   * kpi.forecast of every key with a 2026-Q3 target (N x 10) in one
+#     statement, as of 2026-08-15.
+# Prints figures and ratios; never fails on speed.  Runs against the
+# cluster bench.sh started.  KPI_BENCH_KEEP=1 keeps the database.
+set -euo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
+kpi_find_pg_config
+BINDIR=$("$PG_CONFIG" --bindir)
+n=${KPI_BENCH_INDICATORS:-200}
+db=kpi_bench_analysis
+export PGOPTIONS="-c client_min_messages=warning"
+psql_() { "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+started=$(date +%s)
+psql_ -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+psql_ -d $db -v n="$n" >/dev/null <<'SQL'
+CREATE EXTENSION kpi;
+INSERT INTO kpi.setting (name, value) VALUES ('time_zone', 'Asia/Shanghai'), ('alert_in_writer', 'off');
+INSERT INTO kpi.scope (code, name) VALUES ('hq', 'Company');
+INSERT INTO kpi.scope (code, name, parent_id) SELECT 'hq.r' || r, 'Region ' || r, kpi.scope_id('hq') FROM generate_series(1, 9) r;
+INSERT INTO kpi.scope (code, name, parent_id)
+SELECT 'hq.r' || r || '.b' || b, 'Branch ' || r || '.' || b, kpi.scope_id('hq.r' || r)
+FROM generate_series(1, 9) r, generate_series(1, 10) b;
+-- the tree: b.root > b.g<k> > b.i<i>
+INSERT INTO kpi.indicator (code, name, agg, grains) VALUES ('b.root', 'Root', 'sum', '{quarter}');
+INSERT INTO kpi.indicator (code, name, agg, grains)
+SELECT 'b.g' || g, 'Group ' || g, 'sum', '{quarter}' FROM generate_series(1, greatest(1, :n / 20)) g;
+INSERT INTO kpi.indicator (code, name, agg, grains)
+SELECT 'b.i' || i, 'Indicator ' || i, (ARRAY['sum', 'avg', 'last', 'ratio']::kpi.agg_kind[])[1 + i % 4],
+       '{month,quarter,year}'
+FROM generate_series(1, :n) i;
+INSERT INTO kpi.link (parent_id, child_id)
+SELECT kpi.indicator_id('b.root'), id FROM kpi.indicator WHERE code ~ '^b\.g';
+INSERT INTO kpi.link (parent_id, child_id)
+SELECT kpi.indicator_id('b.g' || (1 + (i - 1) % greatest(1, :n / 20))), kpi.indicator_id('b.i' || i)
+FROM generate_series(1, :n) i;
+-- 2025-01 .. 2026-08 at the branches, month by month
+INSERT INTO kpi.measurement (indicator_id, scope_id, at, value, denominator)
+SELECT i.id, s.id, (m + interval '14 days')::timestamp AT TIME ZONE 'Asia/Shanghai',
+       100 + (i.id * 7 + s.id * 13 + extract(month FROM m)) % 50,
+       CASE WHEN i.agg = 'ratio' THEN 400 + (i.id + s.id) % 100 END
+FROM kpi.indicator i
+JOIN kpi.scope s ON s.code ~ '\.b[0-9]+$'
+CROSS JOIN generate_series(date '2025-01-01', date '2026-08-01', interval '1 month') m
+WHERE i.code ~ '^b\.i'
+ORDER BY m, i.id, s.id;
+-- targets: 2026-Q2, 2026-Q3 and its months at the company and the regions
+INSERT INTO kpi.target (indicator_id, scope_id, period, goal)
+SELECT i.id, s.id, p::kpi.period,
+       CASE WHEN i.agg = 'ratio' THEN '>= 0.3'
+            WHEN i.agg = 'sum' THEN kpi.goal(CASE WHEN s.parent_id IS NULL THEN 125 * 90 ELSE 125 * 10 END
+                                             * CASE WHEN p LIKE '%Q%' THEN 3 ELSE 1 END, 'higher')
+            WHEN i.agg = 'last' THEN kpi.goal(CASE WHEN s.parent_id IS NULL THEN 125 * 90 ELSE 125 * 10 END, 'higher')
+            ELSE '>= 125' END
+FROM kpi.indicator i
+JOIN kpi.scope s ON s.parent_id IS NULL OR s.code ~ '^hq\.r[0-9]$'
+CROSS JOIN unnest('{2026-Q2,2026-Q3,2026-07,2026-08,2026-09}'::text[]) p
+WHERE i.code ~ '^b\.i' AND (i.agg = 'sum' OR p LIKE '%Q%');
+VACUUM ANALYZE;
+SQL
+echo "loaded $n indicators x 100 scopes in $(( $(date +%s) - started )) s:" \
+     "$(psql_ -d $db -At -c "SELECT count(*) || ' measurements, ' || (SELECT count(*) FROM kpi.actual) || ' actual rows, ' || (SELECT count(*) FROM kpi.target) || ' targets' FROM kpi.measurement")"
+
+# timed SQL: median of 5 runs after a warm-up, in ms
+timed() {
+    psql_ -d $db -At <<SQL | sort -n | sed -n 3p
+SET jit = off;
+DO \$\$ BEGIN PERFORM count(*) FROM ($1) q; END \$\$;
+CREATE TEMP TABLE t (ms float8);
+DO \$\$
+DECLARE t0 timestamptz;
+BEGIN
+    FOR k IN 1..5 LOOP
+        t0 := clock_timestamp();
+        PERFORM count(*) FROM ($1) q;
+        INSERT INTO t VALUES (extract(epoch FROM clock_timestamp() - t0) * 1000);
+    END LOOP;
+END \$\$;
+SELECT round(ms::numeric, 1) FROM t;
+SQL
+}
+leaf=b.i3      # a ratio (3 % 4 = 3)
+plain="
+WITH r AS (SELECT c.id, c.code, kpi.scope_descendants(c.id) AS sub FROM kpi.scope c WHERE c.parent_id = kpi.scope_id('hq')),
+     v AS (SELECT r.code, sum(m.value) AS num, sum(m.denominator) AS den
+           FROM r JOIN kpi.measurement m ON m.scope_id = ANY (r.sub) AND m.indicator_id = kpi.indicator_id('$leaf')
+            AND m.at >= '2026-03-31 16:00+00' AND m.at < '2026-06-30 16:00+00' GROUP BY r.code)
+SELECT v.code, v.num / v.den - kpi.target(t.goal) AS gap
+FROM v JOIN kpi.target t ON t.scope_id = kpi.scope_id(v.code) AND t.indicator_id = kpi.indicator_id('$leaf')
+ AND t.period::text = '2026-Q2'"
+e_leaf=$(timed "SELECT * FROM kpi.explain('$leaf', 'hq', '2026-Q2')")
+e_plain=$(timed "$plain")
+e_root=$(timed "SELECT * FROM kpi.explain('b.root', 'hq', '2026-Q2')")
+rc=$(timed "SELECT * FROM kpi.root_cause('b.root', 'hq', '2026-Q2')")
+keys=$(psql_ -d $db -At -c "SELECT count(*) FROM kpi.target WHERE period::text = '2026-Q3'")
+t0=$(date +%s%N)
+psql_ -d $db -At -c "SET jit = off" -c "SELECT count(f.*) FROM kpi.target t JOIN kpi.indicator i ON i.id = t.indicator_id JOIN kpi.scope s ON s.id = t.scope_id CROSS JOIN LATERAL kpi.forecast(i.code, s.code, t.period, '2026-08-15 12:00+08') f WHERE t.period::text = '2026-Q3'" >/dev/null
+fc=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "median ms of 5, JIT off, $n indicators x 100 scopes"
+printf '%-62s %10s\n' "kpi.explain of a ratio leaf (9 regions, rate/mix against target)" "$e_leaf"
+printf '%-62s %10s   (kpi.explain / plain: %s)\n' "  plain SQL: the regions' ratio gaps by hand, no split" "$e_plain" \
+       "$(awk "BEGIN { printf \"%.1fx\", $e_leaf / $e_plain }")"
+printf '%-62s %10s\n' "kpi.explain of the root ($(( n / 20 > 0 ? n / 20 : 1 )) groups, its score by group)" "$e_root"
+printf '%-62s %10s\n' "kpi.root_cause of the root" "$rc"
+printf '%-62s %10s   (%s keys, %s ms per key)\n' "kpi.forecast of every 2026-Q3 key, one statement (one run)" "$fc" "$keys" \
+       "$(awk "BEGIN { printf \"%.2f\", $fc / $keys }")"
+[ -n "${KPI_BENCH_KEEP:-}" ] || psql_ -d postgres -c "DROP DATABASE $db"
