@@ -881,7 +881,7 @@ BEGIN
         END IF;
         target := y[1] OPERATOR(pg_catalog.*) growth;
         reasoning := CASE WHEN periods OPERATOR(pg_catalog.>) 1
-                          THEN format('%s: %s, times %s: the mean year-on-year growth of the same period over the %s years before',
+                          THEN format('%s: %s, times %s: the same period''s mean growth from one year to the next, over %s years of history',
                                       lp, y[1], pg_catalog.round(growth::numeric, 4), periods)
                           ELSE format('%s: %s (no earlier year to take a growth from, or a value not above 0)', lp, y[1]) END;
     ELSE
