@@ -46,40 +46,36 @@ COMMENT ON FUNCTION kpi.probability(float8, float8, kpi.goal) IS
 -- t: when the periods inside it of one grain (the months of a quarter,
 -- the months or quarters of a year) all have positive targets at the
 -- scope, the share of their sum due by t (each inside period counted by
--- the part of it elapsed); NULL without such a plan.  Pace (alerts) and
--- kpi.forecast read it; PL/pgSQL, so that its query is planned once per
--- session.
+-- the part of it elapsed); no row without such a plan, or with t NULL.
+-- Pace (alerts, kpi.judgement) and kpi.forecast read it.  A plain SQL
+-- set-returning function with every name qualified and no SET clause, so
+-- that the planner inlines it into kpi.judgement's query as the subquery
+-- it was there before 0.9 (a function call per key would cost the
+-- evaluation cycle a third more).
 CREATE FUNCTION kpi.planned_share(indicator_id bigint, scope_id bigint, period kpi.period,
                                   t timestamptz, zone text)
-    RETURNS float8
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
+    RETURNS TABLE (share float8)
+    LANGUAGE sql STABLE
 AS $$
-DECLARE
-    share float8;
-BEGIN
-    SELECT pg_catalog.sum(kpi.target(st.goal) OPERATOR(pg_catalog.*) kpi.progress(st.period, t, zone))
-           OPERATOR(pg_catalog./) NULLIF(pg_catalog.sum(kpi.target(st.goal)), 0)
-      INTO share
+    SELECT CASE WHEN pg_catalog.sum(kpi.target(st.goal)) OPERATOR(pg_catalog.<>) 0::float8
+                THEN pg_catalog.sum(kpi.target(st.goal) OPERATOR(pg_catalog.*) kpi.progress(st.period, $4, $5))
+                     OPERATOR(pg_catalog./) pg_catalog.sum(kpi.target(st.goal)) END
     FROM (SELECT kpi.grain(x.period) AS grain, x.period, x.goal FROM kpi.target x
-          WHERE x.indicator_id OPERATOR(pg_catalog.=) planned_share.indicator_id
-            AND x.scope_id OPERATOR(pg_catalog.=) planned_share.scope_id
-            AND x.period OPERATOR(kpi.<@) planned_share.period
-            AND kpi.grain(x.period) OPERATOR(pg_catalog.<>) kpi.grain(planned_share.period)) st
+          WHERE $4 IS NOT NULL
+            AND x.indicator_id OPERATOR(pg_catalog.=) $1 AND x.scope_id OPERATOR(pg_catalog.=) $2
+            AND x.period OPERATOR(kpi.<@) $3
+            AND kpi.grain(x.period) OPERATOR(pg_catalog.<>) kpi.grain($3)) st
     GROUP BY st.grain
     HAVING pg_catalog.count(*) OPERATOR(pg_catalog.=)
-           (SELECT pg_catalog.count(*) FROM kpi.periods(planned_share.period, st.grain) q
-            WHERE q OPERATOR(kpi.<@) planned_share.period)
-       AND pg_catalog.bool_and(kpi.target(st.goal) OPERATOR(pg_catalog.>) 0)
-    ORDER BY pg_catalog.count(*) DESC LIMIT 1;
-    RETURN share;
-END
+           (SELECT pg_catalog.count(*) FROM kpi.periods($3, st.grain) q WHERE q OPERATOR(kpi.<@) $3)
+       AND pg_catalog.bool_and(kpi.target(st.goal) OPERATOR(pg_catalog.>) 0::float8)
+    ORDER BY pg_catalog.count(*) DESC LIMIT 1
 $$;
 COMMENT ON FUNCTION kpi.planned_share(bigint, bigint, kpi.period, timestamptz, text) IS
-    'the share of the period''s goal its plan (targets of the periods inside it, all positive) puts before t; NULL without such a plan; pace and kpi.forecast use it';
+    'the share of the period''s goal its plan (targets of the periods inside it, all positive) puts before t; no row without such a plan; pace and kpi.forecast use it';
 
 -- kpi.judgement: as in 0.7; the plan's share now comes from
--- kpi.planned_share, which kpi.forecast reads too.
+-- kpi.planned_share (inlined), which kpi.forecast reads too.
 CREATE OR REPLACE FUNCTION kpi.judgement(ind bigint[], scp bigint[], per kpi.period[],
                               at timestamptz DEFAULT pg_catalog.now())
     RETURNS TABLE (indicator_id bigint, scope_id bigint, period kpi.period, rule_id bigint,
@@ -156,8 +152,7 @@ BEGIN
         SELECT j.*,
                CASE j.how
                    WHEN 'attainment' THEN j.att
-                   WHEN 'pace' THEN kpi.pace(j.value, j.goal, coalesce(kpi.planned_share(j.i, j.s, j.p, dt.t, j.zone),
-                                                                     kpi.progress(j.p, dt.t, j.zone)))
+                   WHEN 'pace' THEN kpi.pace(j.value, j.goal, coalesce(ph.share, kpi.progress(j.p, dt.t, j.zone)))
                    WHEN 'anomaly' THEN
                        CASE WHEN j.value IS NULL OR an.n OPERATOR(pg_catalog.<) GREATEST(4, j.anomaly_window OPERATOR(pg_catalog./) 2) THEN NULL
                             WHEN an.scale OPERATOR(pg_catalog.>) 0
@@ -169,6 +164,10 @@ BEGIN
         FROM j
         -- the time of the latest data, never after `at`
         CROSS JOIN LATERAL (SELECT LEAST(at, coalesce(kpi.last_at(j.tally), at)) AS t) dt
+        -- pace phased by the targets of the periods inside (months of a
+        -- quarter ...), when those cover it (inlined: t is NULL but for pace)
+        LEFT JOIN LATERAL kpi.planned_share(j.i, j.s, j.p,
+                                            CASE WHEN j.how OPERATOR(pg_catalog.=) 'pace' THEN dt.t END, j.zone) ph ON true
         -- the normal range: median and median absolute deviation of the
         -- previous anomaly_window periods
         LEFT JOIN LATERAL (
@@ -741,7 +740,8 @@ BEGIN
     FROM (SELECT h.seasonal,
                  fin.value OPERATOR(pg_catalog./) NULLIF((SELECT r.value FROM kpi.reached(ind.id, ind.agg, tree, h.lo, h.point) r), 0) AS m,
                  -- the shares the plan and time put before that point
-                 CASE WHEN cumulative THEN kpi.planned_share(ind.id, sid, h.q, h.point, zone) END AS planned,
+                 (SELECT ps.share FROM kpi.planned_share(ind.id, sid, h.q, CASE WHEN cumulative THEN h.point END, zone) ps)
+                     AS planned,
                  kpi.progress(h.q, h.point, zone) AS linear
           FROM (SELECT d.*, d.lo OPERATOR(pg_catalog.+) LEAST(off, d.hi OPERATOR(pg_catalog.-) d.lo) AS point
                 FROM (SELECT DISTINCT ON (x.q) x.q, x.seasonal,
@@ -763,7 +763,7 @@ BEGIN
     ELSIF NOT cumulative THEN
         method := 'level'; share := 1;
     ELSE
-        share := kpi.planned_share(ind.id, sid, forecast.period, t, zone);
+        SELECT ps.share INTO share FROM kpi.planned_share(ind.id, sid, forecast.period, t, zone) ps;
         method := 'plan';
         IF share IS NULL THEN
             SELECT 1 OPERATOR(pg_catalog./) pg_catalog.avg(x.m) INTO share
