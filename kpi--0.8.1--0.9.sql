@@ -334,6 +334,30 @@ $$;
 COMMENT ON FUNCTION kpi.direction_of(bigint, bigint, kpi.period) IS
     'which way is good for an indicator: the direction of its goal at the scope and period, else of its latest goal, else higher';
 
+-- kpi.kept_indicator: the indicator a function analyses a period of, by
+-- code; its kept grains must include the period's (kpi.actual holds no
+-- other), else 22023 naming the function.
+CREATE FUNCTION kpi.kept_indicator(code text, period kpi.period, caller text)
+    RETURNS kpi.indicator
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ind kpi.indicator;
+BEGIN
+    SELECT * INTO ind FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) kpi.indicator_id(kept_indicator.code);
+    IF kpi.grain(kept_indicator.period) OPERATOR(pg_catalog.<>) ALL (ind.grains) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('%s keeps no %s actuals', ind.code, kpi.grain(kept_indicator.period)),
+            HINT = format('%s reads kept grains (%s); add the grain to the indicator''s grains.',
+                          caller, pg_catalog.array_to_string(ind.grains, ', '));
+    END IF;
+    RETURN ind;
+END
+$$;
+COMMENT ON FUNCTION kpi.kept_indicator(text, kpi.period, text) IS
+    'internal: the indicator with this code, checked to keep the period''s grain (22023 naming the caller otherwise)';
+
 -- kpi.explain: the gap of one node (indicator, scope, period) split into
 -- contributions that add up to it.
 --
@@ -383,14 +407,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'kpi.explain needs a period';
     END IF;
-    SELECT * INTO ind FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) kpi.indicator_id(explain.indicator);
+    ind := kpi.kept_indicator(explain.indicator, explain.period, 'kpi.explain');
     sid := kpi.scope_id(explain.scope);
-    IF kpi.grain(explain.period) OPERATOR(pg_catalog.<>) ALL (ind.grains) THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('%s keeps no %s actuals', ind.code, kpi.grain(explain.period)),
-            HINT = format('kpi.explain reads kept grains (%s); add the grain to the indicator''s grains.',
-                          pg_catalog.array_to_string(ind.grains, ', '));
-    END IF;
     ref_p := CASE basis
                  WHEN 'previous' THEN CASE WHEN kpi.start_date(explain.period) OPERATOR(pg_catalog.>) '0001-01-01'::date
                                            THEN explain.period OPERATOR(kpi.-) 1 END
@@ -692,14 +710,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'kpi.forecast needs a period and a finite time';
     END IF;
-    SELECT * INTO ind FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) kpi.indicator_id(forecast.indicator);
+    ind := kpi.kept_indicator(forecast.indicator, forecast.period, 'kpi.forecast');
     sid := kpi.scope_id(forecast.scope);
-    IF kpi.grain(forecast.period) OPERATOR(pg_catalog.<>) ALL (ind.grains) THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('%s keeps no %s actuals', ind.code, kpi.grain(forecast.period)),
-            HINT = format('kpi.forecast reads kept grains (%s); add the grain to the indicator''s grains.',
-                          pg_catalog.array_to_string(ind.grains, ', '));
-    END IF;
     tree := kpi.scope_descendants(sid);
     cumulative := ind.agg OPERATOR(pg_catalog.=) ANY ('{sum,count}'::kpi.agg_kind[]);
     SELECT x.goal INTO g FROM kpi.target x

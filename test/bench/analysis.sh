@@ -17,6 +17,7 @@
 # cluster bench.sh started.  KPI_BENCH_KEEP=1 keeps the database.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/_lib.sh"
 kpi_find_pg_config
 BINDIR=$("$PG_CONFIG" --bindir)
 n=${KPI_BENCH_INDICATORS:-200}
@@ -73,24 +74,6 @@ SQL
 echo "loaded $n indicators x 100 scopes in $(( $(date +%s) - started )) s:" \
      "$(psql_ -d $db -At -c "SELECT count(*) || ' measurements, ' || (SELECT count(*) FROM kpi.actual) || ' actual rows, ' || (SELECT count(*) FROM kpi.target) || ' targets' FROM kpi.measurement")"
 
-# timed SQL: median of 5 runs after a warm-up, in ms
-timed() {
-    psql_ -d $db -At <<SQL | sort -n | sed -n 3p
-SET jit = off;
-DO \$\$ BEGIN PERFORM count(*) FROM ($1) q; END \$\$;
-CREATE TEMP TABLE t (ms float8);
-DO \$\$
-DECLARE t0 timestamptz;
-BEGIN
-    FOR k IN 1..5 LOOP
-        t0 := clock_timestamp();
-        PERFORM count(*) FROM ($1) q;
-        INSERT INTO t VALUES (extract(epoch FROM clock_timestamp() - t0) * 1000);
-    END LOOP;
-END \$\$;
-SELECT round(ms::numeric, 1) FROM t;
-SQL
-}
 leaf=b.i3      # a ratio (3 % 4 = 3)
 plain="
 WITH r AS (SELECT c.id, c.code, kpi.scope_descendants(c.id) AS sub FROM kpi.scope c WHERE c.parent_id = kpi.scope_id('hq')),
@@ -100,10 +83,10 @@ WITH r AS (SELECT c.id, c.code, kpi.scope_descendants(c.id) AS sub FROM kpi.scop
 SELECT v.code, v.num / v.den - kpi.target(t.goal) AS gap
 FROM v JOIN kpi.target t ON t.scope_id = kpi.scope_id(v.code) AND t.indicator_id = kpi.indicator_id('$leaf')
  AND t.period::text = '2026-Q2'"
-e_leaf=$(timed "SELECT * FROM kpi.explain('$leaf', 'hq', '2026-Q2')")
-e_plain=$(timed "$plain")
-e_root=$(timed "SELECT * FROM kpi.explain('b.root', 'hq', '2026-Q2')")
-rc=$(timed "SELECT * FROM kpi.root_cause('b.root', 'hq', '2026-Q2')")
+e_leaf=$(bench_timed $db off "SELECT * FROM kpi.explain('$leaf', 'hq', '2026-Q2')")
+e_plain=$(bench_timed $db off "$plain")
+e_root=$(bench_timed $db off "SELECT * FROM kpi.explain('b.root', 'hq', '2026-Q2')")
+rc=$(bench_timed $db off "SELECT * FROM kpi.root_cause('b.root', 'hq', '2026-Q2')")
 keys=$(psql_ -d $db -At -c "SELECT count(*) FROM kpi.target WHERE period::text = '2026-Q3'")
 t0=$(date +%s%N)
 psql_ -d $db -At -c "SET jit = off" -c "SELECT count(f.*) FROM kpi.target t JOIN kpi.indicator i ON i.id = t.indicator_id JOIN kpi.scope s ON s.id = t.scope_id CROSS JOIN LATERAL kpi.forecast(i.code, s.code, t.period, '2026-08-15 12:00+08') f WHERE t.period::text = '2026-Q3'" >/dev/null

@@ -17,6 +17,7 @@
 # KPI_BENCH_REUSE=1 reuses them.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/_lib.sh"
 kpi_find_pg_config
 BINDIR=$("$PG_CONFIG" --bindir)
 n=${KPI_BENCH_INDICATORS:-200}
@@ -69,25 +70,6 @@ WHERE i.lifecycle <> 'retired';
 SQL
 }
 
-# timed DB JIT SQL: median of 5 runs after a warm-up, in ms
-timed() {
-    psql_ -d "$1" -At <<SQL | sort -n | sed -n 3p
-SET jit = $2;
-SET jit_above_cost = 100000;
-DO \$\$ BEGIN PERFORM count(*) FROM ($3) q; END \$\$;
-CREATE TEMP TABLE t (ms float8);
-DO \$\$
-DECLARE t0 timestamptz;
-BEGIN
-    FOR k IN 1..5 LOOP
-        t0 := clock_timestamp();
-        PERFORM count(*) FROM ($3) q;
-        INSERT INTO t VALUES (extract(epoch FROM clock_timestamp() - t0) * 1000);
-    END LOOP;
-END \$\$;
-SELECT round(ms::numeric, 1) FROM t;
-SQL
-}
 
 new="SELECT indicator, actual, target, attainment, status, previous_actual, last_year_actual, pace_status FROM kpi.scorecard WHERE scope = 'hq' AND period = '2026-Q2'"
 old="SELECT indicator, actual, target, attainment, previous_actual, last_year_actual FROM public.scorecard_07 WHERE scope = 'hq' AND period = '2026-Q2'"
@@ -116,7 +98,7 @@ for q in new old plain; do
         # rounds alternate the two databases; the best median of each counts
         t1=0; t5=0
         for r in $(seq 1 "${KPI_BENCH_ROUNDS:-3}"); do
-            a=$(timed kpi_bench_sc1 $jit "$sql"); b=$(timed kpi_bench_sc5 $jit "$sql")
+            a=$(bench_timed kpi_bench_sc1 $jit "$sql"); b=$(bench_timed kpi_bench_sc5 $jit "$sql")
             t1=$(awk "BEGIN { print ($t1 == 0 || $a < $t1) ? $a : $t1 }")
             t5=$(awk "BEGIN { print ($t5 == 0 || $b < $t5) ? $b : $t5 }")
         done
