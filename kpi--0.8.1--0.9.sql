@@ -580,9 +580,14 @@ DECLARE
     n integer := 0;
     tot record;
     best record;
+    parts jsonb;        -- the current node's kpi.explain rows, read once
 BEGIN
+    SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(e)) INTO parts
+    FROM kpi.explain(cur_i, cur_s, root_cause.period, 'target') e;
     -- the node's gap: in its unit where it has one, else in score points
-    SELECT * INTO tot FROM kpi.explain(cur_i, cur_s, root_cause.period, 'target') e
+    SELECT * INTO tot
+    FROM pg_catalog.jsonb_to_recordset(parts) AS e(tree text, actual float8, reference float8,
+                                                   contribution float8, effect text)
     WHERE e.effect OPERATOR(pg_catalog.=) 'total' ORDER BY e.contribution IS NULL, e.tree DESC LIMIT 1;
     step := 0; tree := tot.tree; indicator_code := cur_i; scope_code := cur_s; effect := 'total';
     actual := tot.actual; reference := tot.reference; contribution := tot.contribution;
@@ -599,7 +604,9 @@ BEGIN
                    pg_catalog.max(e.reference) FILTER (WHERE e.effect OPERATOR(pg_catalog.<>) 'mix') AS reference,
                    pg_catalog.sum(e.contribution) AS contribution, pg_catalog.sum(e.share) AS share,
                    pg_catalog.bool_or(e.adverse) AS adverse
-            FROM kpi.explain(cur_i, cur_s, root_cause.period, 'target') e
+            FROM pg_catalog.jsonb_to_recordset(parts) AS e(tree text, node text, effect text, actual float8,
+                                                           reference float8, contribution float8, share float8,
+                                                           adverse boolean)
             WHERE e.effect OPERATOR(pg_catalog.=) ANY ('{difference,rate,mix,extreme,score}')
               -- not the scope's own data: a child
               AND NOT (e.tree OPERATOR(pg_catalog.=) 'scope' AND e.node OPERATOR(pg_catalog.=) cur_s)
@@ -618,6 +625,8 @@ BEGIN
         actual := best.actual; reference := best.reference; contribution := best.contribution;
         share := best.share; share_of_top := top;
         RETURN NEXT;
+        SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(e)) INTO parts
+        FROM kpi.explain(cur_i, cur_s, root_cause.period, 'target') e;
     END LOOP;
 END
 $$;
