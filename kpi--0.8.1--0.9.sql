@@ -386,7 +386,8 @@ CREATE FUNCTION kpi.explain(indicator text, scope text, period kpi.period, basis
     RETURNS TABLE (tree text, node text, node_name text, effect text, actual float8, reference float8,
                    weight float8, contribution float8, share float8, adverse boolean)
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
+    -- planned once per session: a custom plan per call cost more than running it
+    SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -645,7 +646,8 @@ CREATE FUNCTION kpi.reached(indicator_id bigint, agg kpi.agg_kind, scopes bigint
                             lo timestamptz, hi timestamptz)
     RETURNS TABLE (value float8, last_at timestamptz)
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
+    -- planned once per session: a custom plan per call cost more than running it
+    SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 BEGIN
@@ -693,7 +695,8 @@ CREATE FUNCTION kpi.forecast(indicator text, scope text, period kpi.period,
                    projected float8, low float8, high float8, target float8, goal text,
                    probability float8, history integer)
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
+    -- planned once per session: a custom plan per call cost more than running it
+    SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
