@@ -339,6 +339,24 @@ $$;
 
 -- The PL/pgSQL validation triggers (BEFORE each row, with the caller's
 -- rights) refuse, too, a table or an event they were not made for.
+-- kpi.row_guard: what a validation trigger checks first: that it fires
+-- BEFORE each row of its own table (39P01 otherwise, as the C triggers).
+CREATE FUNCTION kpi.row_guard(fn text, tg_schema name, tg_table name, tg_when text, tg_level text, own text)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tg_schema OPERATOR(pg_catalog.<>) 'kpi' OR tg_table OPERATOR(pg_catalog.<>) own
+       OR tg_when OPERATOR(pg_catalog.<>) 'BEFORE' OR tg_level OPERATOR(pg_catalog.<>) 'ROW' THEN
+        RAISE EXCEPTION USING ERRCODE = 'trigger_protocol_violated',
+            MESSAGE = format('kpi.%s() fires only BEFORE ... FOR EACH ROW on kpi.%s', fn, own);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION kpi.row_guard(text, name, name, text, text, text) IS
+    'internal: refuse (39P01) a validation trigger fired other than BEFORE each row of its own table';
+
 CREATE OR REPLACE FUNCTION kpi.action_check()
     RETURNS trigger
     LANGUAGE plpgsql
@@ -347,11 +365,7 @@ AS $$
 DECLARE
     p kpi.period;
 BEGIN
-    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'action'
-       OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'ROW' THEN
-        RAISE EXCEPTION USING ERRCODE = 'trigger_protocol_violated',
-            MESSAGE = 'kpi.action_check() fires only BEFORE ... FOR EACH ROW on kpi.action';
-    END IF;
+    PERFORM kpi.row_guard('action_check', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_WHEN, TG_LEVEL, 'action');
     IF NEW.state IS NULL OR NEW.state NOT IN ('open', 'in_progress', 'done', 'dropped') THEN
         PERFORM kpi.refuse(format('invalid action state: "%s"', NEW.state),
                            'An action is open, in_progress, done or dropped.');
@@ -400,11 +414,7 @@ DECLARE
     have_review boolean;
     scope_code text;
 BEGIN
-    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'finding'
-       OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'ROW' THEN
-        RAISE EXCEPTION USING ERRCODE = 'trigger_protocol_violated',
-            MESSAGE = 'kpi.finding_check() fires only BEFORE ... FOR EACH ROW on kpi.finding';
-    END IF;
+    PERFORM kpi.row_guard('finding_check', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_WHEN, TG_LEVEL, 'finding');
     -- FOR SHARE: a review being closed concurrently is waited for and then
     -- seen closed, so no finding slips into a closed review
     SELECT * INTO rv FROM kpi.review r
@@ -462,11 +472,7 @@ CREATE OR REPLACE FUNCTION kpi.indicator_touch()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'indicator'
-       OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'ROW' THEN
-        RAISE EXCEPTION USING ERRCODE = 'trigger_protocol_violated',
-            MESSAGE = 'kpi.indicator_touch() fires only BEFORE ... FOR EACH ROW on kpi.indicator';
-    END IF;
+    PERFORM kpi.row_guard('indicator_touch', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_WHEN, TG_LEVEL, 'indicator');
     IF NEW IS DISTINCT FROM OLD THEN
         NEW.updated_at := pg_catalog.now();
     END IF;
@@ -483,11 +489,7 @@ DECLARE
     parent_code text;
     child_code text;
 BEGIN
-    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'link'
-       OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'ROW' THEN
-        RAISE EXCEPTION USING ERRCODE = 'trigger_protocol_violated',
-            MESSAGE = 'kpi.link_check() fires only BEFORE ... FOR EACH ROW on kpi.link';
-    END IF;
+    PERFORM kpi.row_guard('link_check', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_WHEN, TG_LEVEL, 'link');
     SELECT i.code INTO parent_code FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) NEW.parent_id;
     SELECT i.code INTO child_code FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) NEW.child_id;
     IF NEW.weight IS NULL OR NOT (NEW.weight OPERATOR(pg_catalog.>) 0
@@ -527,11 +529,7 @@ CREATE OR REPLACE FUNCTION kpi.review_check()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'review'
-       OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'ROW' THEN
-        RAISE EXCEPTION USING ERRCODE = 'trigger_protocol_violated',
-            MESSAGE = 'kpi.review_check() fires only BEFORE ... FOR EACH ROW on kpi.review';
-    END IF;
+    PERFORM kpi.row_guard('review_check', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_WHEN, TG_LEVEL, 'review');
     IF NEW.state IS NULL OR NEW.state NOT IN ('planned', 'held', 'closed') THEN
         PERFORM kpi.refuse(format('invalid review state: "%s"', NEW.state),
                            'A review is planned, held or closed.');
@@ -562,11 +560,7 @@ CREATE OR REPLACE FUNCTION kpi.scope_check()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'scope'
-       OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'ROW' THEN
-        RAISE EXCEPTION USING ERRCODE = 'trigger_protocol_violated',
-            MESSAGE = 'kpi.scope_check() fires only BEFORE ... FOR EACH ROW on kpi.scope';
-    END IF;
+    PERFORM kpi.row_guard('scope_check', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_WHEN, TG_LEVEL, 'scope');
     IF NEW.parent_id IS NULL THEN
         RETURN NEW;
     END IF;
@@ -596,11 +590,7 @@ CREATE OR REPLACE FUNCTION kpi.scope_member_check()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'scope_member'
-       OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'ROW' THEN
-        RAISE EXCEPTION USING ERRCODE = 'trigger_protocol_violated',
-            MESSAGE = 'kpi.scope_member_check() fires only BEFORE ... FOR EACH ROW on kpi.scope_member';
-    END IF;
+    PERFORM kpi.row_guard('scope_member_check', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_WHEN, TG_LEVEL, 'scope_member');
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) NEW.role) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'undefined_object',
@@ -617,11 +607,7 @@ CREATE OR REPLACE FUNCTION kpi.setting_check()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_TABLE_SCHEMA OPERATOR(pg_catalog.<>) 'kpi' OR TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'setting'
-       OR TG_WHEN OPERATOR(pg_catalog.<>) 'BEFORE' OR TG_LEVEL OPERATOR(pg_catalog.<>) 'ROW' THEN
-        RAISE EXCEPTION USING ERRCODE = 'trigger_protocol_violated',
-            MESSAGE = 'kpi.setting_check() fires only BEFORE ... FOR EACH ROW on kpi.setting';
-    END IF;
+    PERFORM kpi.row_guard('setting_check', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_WHEN, TG_LEVEL, 'setting');
     IF NOT NEW.name OPERATOR(pg_catalog.=) ANY ('{time_zone,alert_in_writer}') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'check_violation',
