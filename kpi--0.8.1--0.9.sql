@@ -396,6 +396,7 @@ DECLARE
     ref_p kpi.period;
     dir text;
     kind text;
+    subtree bigint[];
     tot_a float8;
     tot_r float8;
 BEGIN
@@ -418,13 +419,14 @@ BEGIN
     kind := CASE WHEN ind.agg OPERATOR(pg_catalog.=) ANY ('{ratio,avg}'::kpi.agg_kind[]) THEN 'rate'
                  WHEN ind.agg OPERATOR(pg_catalog.=) ANY ('{min,max}'::kpi.agg_kind[]) THEN 'extreme'
                  ELSE 'additive' END;
-    SELECT r.value INTO tot_a FROM kpi.rolled_up(ind.id, ind.agg, kpi.scope_descendants(sid), explain.period) r;
+    subtree := kpi.scope_descendants(sid);
+    SELECT r.value INTO tot_a FROM kpi.rolled_up(ind.id, ind.agg, subtree, explain.period) r;
     IF basis OPERATOR(pg_catalog.=) 'target' THEN
         SELECT kpi.target(t.goal) INTO tot_r FROM kpi.target t
         WHERE t.indicator_id OPERATOR(pg_catalog.=) ind.id AND t.scope_id OPERATOR(pg_catalog.=) sid
           AND t.period OPERATOR(kpi.=) explain.period;
     ELSE
-        SELECT r.value INTO tot_r FROM kpi.rolled_up(ind.id, ind.agg, kpi.scope_descendants(sid), ref_p) r;
+        SELECT r.value INTO tot_r FROM kpi.rolled_up(ind.id, ind.agg, subtree, ref_p) r;
     END IF;
 
     RETURN QUERY
