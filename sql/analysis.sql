@@ -295,7 +295,32 @@ SELECT period, actual, last_year_actual FROM kpi.scorecard
 WHERE indicator = 'an.week' AND scope = 'an_co' ORDER BY period;
 
 -- ---------------------------------------------------------------------
--- 8. Errors
+-- 8. The same answers in any session: another time zone and date style,
+--    and a search_path that puts a schema with a hostile = first
+-- ---------------------------------------------------------------------
+CREATE TEMP VIEW answers AS
+SELECT 'explain' AS f, pg_catalog.to_jsonb(e) AS r FROM kpi.explain('an.margin', 'an_co', '2026-Q2', 'last_year') e
+UNION ALL SELECT 'explain', pg_catalog.to_jsonb(e) FROM kpi.explain('an.top', 'an_co', '2026-Q2') e
+UNION ALL SELECT 'root_cause', pg_catalog.to_jsonb(r) FROM kpi.root_cause('an.rev', 'an_co', '2026-Q2') r
+UNION ALL SELECT 'forecast', pg_catalog.to_jsonb(x) OPERATOR(pg_catalog.-) 'as_of'::text
+                              OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('as_of', extract(epoch FROM x.as_of))
+          FROM kpi.forecast('an.rev', 'an_co.b', '2026-Q3', '2026-08-15 00:00+00') x
+UNION ALL SELECT 'suggest', pg_catalog.to_jsonb(g) FROM kpi.suggest_target('an.rev', 'an_co.c', '2026-Q3') g;
+CREATE TEMP TABLE utc_answers AS SELECT * FROM answers;
+CREATE SCHEMA an_evil;
+CREATE FUNCTION an_evil.eq(text, text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+CREATE OPERATOR an_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = an_evil.eq);
+SET TimeZone = 'Pacific/Auckland';
+SET DateStyle = 'SQL, DMY';
+SET search_path = an_evil, pg_catalog, kpi, public;
+SELECT count(*) AS answers, (SELECT count(*) FROM (SELECT * FROM pg_temp.utc_answers EXCEPT SELECT * FROM pg_temp.answers) d) AS differing
+FROM pg_temp.utc_answers;
+RESET DateStyle;
+SET TimeZone = 'UTC';
+SET search_path = kpi, public;
+
+-- ---------------------------------------------------------------------
+-- 9. Errors
 -- ---------------------------------------------------------------------
 SELECT q, pg_temp.try(q) AS outcome FROM (VALUES
     ($q$SELECT * FROM kpi.explain('an.rev', 'an_co', '2026-Q2', 'budget')$q$),
