@@ -123,6 +123,7 @@ typedef struct MeasurementCols
 	int			at;
 	int			value;
 	int			denominator;
+	int			tally;			/* 0: the column is absent (before 0.10) */
 } MeasurementCols;
 
 static SPIPlanPtr plan_indicator = NULL;
@@ -130,10 +131,12 @@ static SPIPlanPtr plan_prelock = NULL;
 static SPIPlanPtr plan_lock = NULL;
 static SPIPlanPtr plan_read = NULL;
 static SPIPlanPtr plan_recompute = NULL;
+static SPIPlanPtr plan_recompute_tally = NULL;
 static SPIPlanPtr plan_write = NULL;
 static SPIPlanPtr plan_delete = NULL;
 static SPIPlanPtr plan_keys_of = NULL;
 static SPIPlanPtr plan_scan = NULL;
+static SPIPlanPtr plan_scan_tally = NULL;
 static SPIPlanPtr plan_no_den = NULL;
 static SPIPlanPtr plan_grain_targets = NULL;
 
@@ -227,6 +230,19 @@ plan_one_int8(SPIPlanPtr *slot, const char *sql, int cursor_options)
 	return *slot;
 }
 
+/*
+ * Does kpi.measurement have the tally column of release 0.10?  Asked per
+ * batch: ALTER EXTENSION UPDATE may add it while this backend lives, and
+ * the library must work with an older release's tables until then.
+ */
+static bool
+measurement_has_tally(void)
+{
+	Oid			rel = get_relname_relid("measurement", get_namespace_oid("kpi", false));
+
+	return OidIsValid(rel) && get_attnum(rel, "tally") != InvalidAttrNumber;
+}
+
 /* The tally of keys from their measurements, between two instants each. */
 static SPIPlanPtr
 recompute_plan(void)
@@ -235,12 +251,30 @@ recompute_plan(void)
 
 	/*
 	 * Between the period's midnights in the company's zone: values without
-	 * a denominator, and values with one, which also feed the ratio sums.
+	 * a denominator, values with one (which also feed the ratio sums), and
+	 * measurements that carry a tally of their own (0.10), merged whole.
 	 */
+	if (measurement_has_tally())
+	{
+		kpi_prepare_into(&plan_recompute_tally,
+						 "SELECT k.n,"
+						 "  kpi.tally(m.value, m.at) FILTER (WHERE m.denominator IS NULL AND m.tally IS NULL),"
+						 "  kpi.tally(m.value, m.denominator, m.at) FILTER (WHERE m.denominator IS NOT NULL AND m.tally IS NULL),"
+						 "  kpi.merge(m.tally) "
+						 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+						 "                pg_catalog.unnest($4)) WITH ORDINALITY AS k(i, s, lo, hi, n) "
+						 "JOIN kpi.measurement m ON m.indicator_id OPERATOR(pg_catalog.=) k.i"
+						 " AND m.scope_id OPERATOR(pg_catalog.=) k.s"
+						 " AND m.at OPERATOR(pg_catalog.>=) k.lo AND m.at OPERATOR(pg_catalog.<) k.hi "
+						 "GROUP BY k.n",
+						 4, t, 0);
+		return plan_recompute_tally;
+	}
 	kpi_prepare_into(&plan_recompute,
 					 "SELECT k.n,"
 					 "  kpi.tally(m.value, m.at) FILTER (WHERE m.denominator IS NULL),"
-					 "  kpi.tally(m.value, m.denominator, m.at) FILTER (WHERE m.denominator IS NOT NULL) "
+					 "  kpi.tally(m.value, m.denominator, m.at) FILTER (WHERE m.denominator IS NOT NULL),"
+					 "  NULL::kpi.tally "
 					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
 					 "                pg_catalog.unnest($4)) WITH ORDINALITY AS k(i, s, lo, hi, n) "
 					 "JOIN kpi.measurement m ON m.indicator_id OPERATOR(pg_catalog.=) k.i"
@@ -412,11 +446,17 @@ batch_current_keys(Batch *b, int64 indicator_id, KeyMode mode)
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/* Add one value to a tally: with a denominator it feeds the ratio sums too. */
+/*
+ * Add one measurement to a tally: a tally it carries is merged whole; a
+ * value with a denominator feeds the ratio sums too.
+ */
 static void
-tally_add_value(KpiTally *t, float8 value, bool has_den, float8 den, TimestampTz at)
+tally_add_value(KpiTally *t, float8 value, bool has_den, float8 den, TimestampTz at,
+				const KpiTally *carried)
 {
-	if (has_den)
+	if (carried != NULL)
+		kpi_tally_merge(t, carried);
+	else if (has_den)
 		kpi_tally_add_ratio(t, value, den, at);
 	else
 		kpi_tally_add(t, value, at);
@@ -428,7 +468,7 @@ tally_add_value(KpiTally *t, float8 value, bool has_den, float8 den, TimestampTz
  */
 static void
 batch_measurement(Batch *b, IndicatorInfo *info, int64 scope_id, TimestampTz at,
-				  float8 value, bool has_den, float8 den, KeyMode mode)
+				  float8 value, bool has_den, float8 den, const KpiTally *carried, KeyMode mode)
 {
 	DateADT		day = kpi_zone_date(at, b->tz);
 	int			g;
@@ -441,7 +481,7 @@ batch_measurement(Batch *b, IndicatorInfo *info, int64 scope_id, TimestampTz at,
 			continue;
 		e = batch_key(b, info->id, scope_id, kpi_period_containing(day, (KpiGrain) g), mode);
 		if (mode == e->mode && mode != KEY_RECOMPUTE)
-			tally_add_value(&e->delta, value, has_den, den, at);
+			tally_add_value(&e->delta, value, has_den, den, at, carried);
 	}
 }
 
@@ -542,7 +582,7 @@ recompute_tallies(Batch *b, ActualEntry **e, int n)
 		Datum		d;
 		int			c;
 
-		for (c = 2; c <= 3; c++)
+		for (c = 2; c <= 4; c++)
 		{
 			d = SPI_getbinval(tup, desc, c, &isnull);
 			if (!isnull)
@@ -915,6 +955,8 @@ typedef struct MeasurementRow
 	float8		value;
 	bool		has_den;
 	float8		den;
+	bool		has_tally;		/* a tally carried by the row (0.10) */
+	KpiTally	tally;
 } MeasurementRow;
 
 /* Read a measurement row from a slot. */
@@ -930,6 +972,17 @@ measurement_row(TupleTableSlot *slot, const MeasurementCols *cols, MeasurementRo
 	r->value = DatumGetFloat8(slot_getattr(slot, cols->value, &isnull));
 	r->den = DatumGetFloat8(slot_getattr(slot, cols->denominator, &isnull));
 	r->has_den = !isnull;
+	r->has_tally = false;
+	if (cols->tally > 0)
+	{
+		Datum		d = slot_getattr(slot, cols->tally, &isnull);
+
+		if (!isnull)
+		{
+			memcpy(&r->tally, DatumGetKpiTallyP(d), sizeof(KpiTally));
+			r->has_tally = true;
+		}
+	}
 }
 
 /* Does a new row carry other data than the old row of the same id? */
@@ -938,7 +991,8 @@ data_changed(const MeasurementRow *n, const MeasurementRow *o)
 {
 	return o == NULL || n->indicator_id != o->indicator_id || n->scope_id != o->scope_id ||
 		n->at != o->at || n->value != o->value || n->has_den != o->has_den ||
-		(n->has_den && n->den != o->den);
+		(n->has_den && n->den != o->den) || n->has_tally != o->has_tally ||
+		(n->has_tally && memcmp(&n->tally, &o->tally, sizeof(KpiTally)) != 0);
 }
 
 /*
@@ -986,7 +1040,8 @@ collect_measurements(Batch *b, Tuplestorestate *rows, TupleDesc desc, const Meas
 		if (inserted)
 		{
 			check_measurement(info, &r);
-			batch_measurement(b, info, r.scope_id, r.at, r.value, r.has_den, r.den, KEY_MERGE);
+			batch_measurement(b, info, r.scope_id, r.at, r.value, r.has_den, r.den,
+							  r.has_tally ? &r.tally : NULL, KEY_MERGE);
 			continue;
 		}
 		if (old != NULL)
@@ -994,7 +1049,7 @@ collect_measurements(Batch *b, Tuplestorestate *rows, TupleDesc desc, const Meas
 			if (data_changed(&r, hash_search(old, &r.id, HASH_FIND, NULL)))
 				check_measurement(info, &r);
 		}
-		batch_measurement(b, info, r.scope_id, r.at, 0, false, 0, KEY_RECOMPUTE);
+		batch_measurement(b, info, r.scope_id, r.at, 0, false, 0, NULL, KEY_RECOMPUTE);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 }
@@ -1049,12 +1104,19 @@ rebuild(int64 indicator_id)
 
 	/* a read-only cursor reads the active snapshot: the latest one */
 	PushActiveSnapshot(GetLatestSnapshot());
-	portal = SPI_cursor_open(NULL,
-							 plan_one_int8(&plan_scan,
-										   "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator "
-										   "FROM kpi.measurement m WHERE $1 OPERATOR(pg_catalog.=) 0"
-										   " OR m.indicator_id OPERATOR(pg_catalog.=) $1",
-										   CURSOR_OPT_NO_SCROLL),
+	if (measurement_has_tally())
+		plan_one_int8(&plan_scan_tally,
+					  "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator, m.tally "
+					  "FROM kpi.measurement m WHERE $1 OPERATOR(pg_catalog.=) 0"
+					  " OR m.indicator_id OPERATOR(pg_catalog.=) $1",
+					  CURSOR_OPT_NO_SCROLL);
+	else
+		plan_one_int8(&plan_scan,
+					  "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator, NULL::kpi.tally "
+					  "FROM kpi.measurement m WHERE $1 OPERATOR(pg_catalog.=) 0"
+					  " OR m.indicator_id OPERATOR(pg_catalog.=) $1",
+					  CURSOR_OPT_NO_SCROLL);
+	portal = SPI_cursor_open(NULL, measurement_has_tally() ? plan_scan_tally : plan_scan,
 							 &arg, NULL, true);
 	PopActiveSnapshot();
 	for (;;)
@@ -1073,9 +1135,11 @@ rebuild(int64 indicator_id)
 			HeapTuple	tup = rows->vals[i];
 			TupleDesc	desc = rows->tupdesc;
 			bool		isnull,
-						den_null;
+						den_null,
+						tally_null;
 			int64		ind = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 			float8		den = DatumGetFloat8(SPI_getbinval(tup, desc, 5, &den_null));
+			Datum		carried = SPI_getbinval(tup, desc, 6, &tally_null);
 			IndicatorInfo *info = indicator_info(&b, ind);
 
 			if (info == NULL)
@@ -1084,7 +1148,8 @@ rebuild(int64 indicator_id)
 							  DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
 							  DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull)),
 							  DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull)),
-							  !den_null, den, KEY_REPLACE);
+							  !den_null, den,
+							  tally_null ? NULL : DatumGetKpiTallyP(carried), KEY_REPLACE);
 		}
 		SPI_freetuptable(rows);
 	}
@@ -1121,6 +1186,7 @@ kpi_measurement_sync(PG_FUNCTION_ARGS)
 	cols.at = column_number(desc, "at");
 	cols.value = column_number(desc, "value");
 	cols.denominator = column_number(desc, "denominator");
+	cols.tally = Max(SPI_fnumber(desc, "tally"), 0);
 
 	batch_init(&b);
 	if (td->tg_oldtable)
