@@ -106,7 +106,7 @@ COMMENT ON FUNCTION kpi.source_check(regclass, text, text, text, text, text) IS
 
 -- The error a definition gets for a row whose scope code kpi does not know.
 CREATE FUNCTION kpi.source_unknown_scope(code text, indicator text) RETURNS bigint
-    LANGUAGE plpgsql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE STRICT
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -139,6 +139,8 @@ DECLARE
     first boolean := true;
     bad text;
     lookback interval;
+    lookback_days integer;
+    norm jsonb;
 BEGIN
     PERFORM kpi.row_guard('sources_check', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_WHEN, TG_LEVEL, 'indicator');
     IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.sources IS NOT DISTINCT FROM OLD.sources
@@ -179,11 +181,13 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = format('the look-back of a definition of %s cannot be negative', NEW.code);
         END IF;
+        -- kept as whole days, written the same under every IntervalStyle
+        lookback_days := pg_catalog.ceil(pg_catalog.date_part('epoch', lookback) OPERATOR(pg_catalog./) 86400);
         -- a definition as it was (owner aside) keeps its owner
         kept := NULL;
         IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND OLD.sources IS NOT NULL THEN
-            kept := (SELECT o.e FROM pg_catalog.jsonb_array_elements(OLD.sources) AS o(e)
-                     WHERE (o.e OPERATOR(pg_catalog.-) 'owner') OPERATOR(pg_catalog.=) (e OPERATOR(pg_catalog.-) 'owner')
+            kept := (SELECT o.x FROM pg_catalog.jsonb_array_elements(OLD.sources) AS o(x)
+                     WHERE (o.x OPERATOR(pg_catalog.-) 'owner') OPERATOR(pg_catalog.=) (e OPERATOR(pg_catalog.-) 'owner')
                      LIMIT 1);
         END IF;
         IF kept IS NOT NULL THEN
@@ -194,6 +198,16 @@ BEGIN
                                       e OPERATOR(pg_catalog.->>) 'at', e OPERATOR(pg_catalog.->>) 'scope',
                                       e OPERATOR(pg_catalog.->>) 'value', e OPERATOR(pg_catalog.->>) 'denominator',
                                       e OPERATOR(pg_catalog.->>) 'filter');
+        norm := pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                'effective', eff, 'source', qualified,
+                'at', e OPERATOR(pg_catalog.->>) 'at', 'scope', e OPERATOR(pg_catalog.->>) 'scope',
+                'value', e OPERATOR(pg_catalog.->>) 'value', 'denominator', e OPERATOR(pg_catalog.->>) 'denominator',
+                'filter', e OPERATOR(pg_catalog.->>) 'filter',
+                'lookback', format('%s days', lookback_days), 'owner', CURRENT_USER));
+        -- the summary query itself, planned and started as its owner: every
+        -- column it reads must be readable by them (42501 otherwise)
+        EXECUTE format('SELECT 1 FROM (%s) q LIMIT 0',
+                       kpi.source_query(norm, NEW.agg, 'UTC', '-infinity', 'infinity'));
         -- every scope code the definition yields must be a scope, read as its owner
         EXECUTE format('SELECT s.%I::text FROM %s s WHERE (%s) AND s.%I IS NOT NULL '
                        'EXCEPT SELECT c.code FROM kpi.scope c LIMIT 1',
@@ -205,13 +219,7 @@ BEGIN
                 MESSAGE = format('scope code %L in %s is not a scope', bad, qualified),
                 HINT = 'Add the scope to kpi.scope, or leave its rows out with the definition''s filter.';
         END IF;
-        out := out OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(pg_catalog.jsonb_strip_nulls(
-            pg_catalog.jsonb_build_object(
-                'effective', eff, 'source', qualified,
-                'at', e OPERATOR(pg_catalog.->>) 'at', 'scope', e OPERATOR(pg_catalog.->>) 'scope',
-                'value', e OPERATOR(pg_catalog.->>) 'value', 'denominator', e OPERATOR(pg_catalog.->>) 'denominator',
-                'filter', e OPERATOR(pg_catalog.->>) 'filter', 'lookback', lookback::text,
-                'owner', CURRENT_USER)));
+        out := out OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(norm);
     END LOOP;
     NEW.sources := out;
     RETURN NEW;
@@ -298,7 +306,7 @@ REVOKE ALL ON FUNCTION kpi.source_run(oid, text) FROM PUBLIC;
 -- tallies travel.  Bounds are written as ISO dates, never as text in the
 -- session's DateStyle.
 CREATE FUNCTION kpi.source_query(d jsonb, agg kpi.agg_kind, zone text, lo date, hi date) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE
+    LANGUAGE plpgsql STABLE STRICT
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -527,6 +535,7 @@ COMMENT ON COLUMN kpi.restatement.sources IS 'the definitions the restatement co
 ALTER TABLE kpi.restatement ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_member ON kpi.restatement FOR SELECT
     USING ((SELECT kpi.visible_scopes()) IS NULL OR scope_id OPERATOR(pg_catalog.=) ANY ((SELECT kpi.visible_scopes())::bigint[]));
+COMMENT ON SEQUENCE kpi.restatement_id_seq IS 'ids of kpi.restatement';
 SELECT pg_catalog.pg_extension_config_dump('kpi.restatement', '');
 SELECT pg_catalog.pg_extension_config_dump('kpi.restatement_id_seq', '');
 

@@ -38,13 +38,15 @@ WHERE (p.prosecdef OR p.prorettype = 'trigger'::regtype)
   AND (p.proacl IS NULL
        OR EXISTS (SELECT FROM aclexplode(p.proacl) a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))
   AND p.proname NOT IN ('indicator_touch', 'scope_check', 'link_check', 'setting_check',
-                       'history_truncate', 'scope_member_check', 'review_check', 'finding_check', 'action_check')
+                       'history_truncate', 'scope_member_check', 'review_check', 'finding_check', 'action_check',
+                       'sources_check')
 ORDER BY 1;
 -- the invoker-rights triggers left out above write as the caller does
 SELECT p.proname, p.prosecdef FROM pg_proc p
 WHERE p.pronamespace = 'kpi'::regnamespace
   AND p.proname IN ('indicator_touch', 'scope_check', 'link_check', 'setting_check',
-                    'history_truncate', 'scope_member_check', 'review_check', 'finding_check', 'action_check')
+                    'history_truncate', 'scope_member_check', 'review_check', 'finding_check', 'action_check',
+                    'sources_check')
 ORDER BY 1;
 
 -- nothing waits for kpi.evaluate() (earlier suites' changes are judged)

@@ -248,7 +248,7 @@ kpi_source_run(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "kpi: SPI_connect failed");
-	plan = SPI_prepare(sql, 0, NULL);
+	plan = SPI_prepare_cursor(sql, 0, NULL, CURSOR_OPT_PARALLEL_OK);
 	if (plan == NULL)
 		elog(ERROR, "kpi: could not prepare a source query: %s", SPI_result_code_string(SPI_result));
 	check_result_shape(plan, rsinfo->setDesc);
