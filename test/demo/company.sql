@@ -7,7 +7,12 @@
 --     is watched by an anomaly rule.
 --   * scopes: hq > hq.east (hq.east.shanghai, hq.east.hangzhou), hq.south, hq.north.
 --   * measurements for every month of 2025 and 2026, at month end, per
---     branch and region (R&D launches only at hq); targets for 2026 by month,
+--     branch and region (R&D launches only at hq), except revenue, orders
+--     and the complaint rate of 2026: those are computed from the business's
+--     own tables (schema shop: orders, order lines, service tickets) by one
+--     executable definition each (kpi.set_source, kpi.refresh), day by
+--     day; 2025 was loaded by hand, before the order system went live;
+--     targets for 2026 by month,
 --     quarter and year for every region, branch and the company.  Snapshots
 --     (headcount, inventory: agg 'last') are recorded per branch and region
 --     only; kpi adds them up for hq.east and hq.
@@ -520,6 +525,80 @@ INSERT INTO kpi.indicator (code, name, unit, agg, owner, description, definition
 INSERT INTO kpi.alert_rule (indicator_id, basis) VALUES (kpi.indicator_id('mfg.line_stops'), 'anomaly');
 
 -- ---------------------------------------------------------------------
+-- The business's own tables (release 0.10): the order system's orders and
+-- order lines (amounts in yuan; about 2 % of orders are cancelled) and the
+-- CRM's service tickets, for 2026.  They are generated from the plan so
+-- that each month adds up to the figures above: a branch's orders of a
+-- month spread evenly over its days, split between the channels in
+-- proportion to their revenue, each channel's revenue spread over its
+-- orders to the yuan.
+-- ---------------------------------------------------------------------
+CREATE SCHEMA shop;
+COMMENT ON SCHEMA shop IS 'the demo company''s business tables: orders, order lines, service tickets';
+CREATE TABLE shop.orders (
+    id bigint PRIMARY KEY, branch text NOT NULL, channel text NOT NULL,
+    ordered_at timestamptz NOT NULL, status text NOT NULL);
+CREATE TABLE shop.order_lines (
+    order_id bigint NOT NULL, line int NOT NULL, sku text NOT NULL,
+    amount numeric(14, 2) NOT NULL, PRIMARY KEY (order_id, line));
+CREATE TABLE shop.tickets (
+    id bigserial PRIMARY KEY, branch text NOT NULL, opened_at timestamptz NOT NULL, kind text NOT NULL);
+
+CREATE TEMP TABLE demo_channel ON COMMIT DROP AS
+SELECT o.scope, o.k, mo.first_day, c.channel, r.value * 10000 AS yuan,
+       round(o.value * r.value / sum(r.value) OVER (PARTITION BY o.scope, o.k))::int AS n
+FROM demo_value o
+JOIN demo_month mo ON mo.k = o.k
+JOIN demo_value r ON r.scope = o.scope AND r.k = o.k
+JOIN (VALUES ('sales.store_revenue', 'store'), ('sales.online_revenue', 'online'),
+             ('sales.project_revenue', 'project')) c(code, channel) ON c.code = r.code
+WHERE o.code = 'sales.orders' AND o.k > 12;
+-- the rounding error of the split goes to the store channel
+UPDATE demo_channel d SET n = d.n + o.value::int - x.n
+FROM demo_value o, (SELECT scope, k, sum(n) AS n FROM demo_channel GROUP BY 1, 2) x
+WHERE d.channel = 'store' AND o.code = 'sales.orders' AND o.scope = d.scope AND o.k = d.k
+  AND x.scope = d.scope AND x.k = d.k;
+
+-- Order i of n in a month is placed at (i - 0.5) / n of the month, Shanghai
+-- time, with one line (two for every fifth: 70 % and 30 %); the yuan that
+-- do not divide evenly go to a month's first orders.  One in fifty more is
+-- cancelled, and counted nowhere.
+CREATE TEMP TABLE demo_order ON COMMIT DROP AS
+SELECT row_number() OVER (ORDER BY d.k, d.scope, d.channel, i) AS id, d.scope, d.channel,
+       d.first_day + ((i - 0.5) / d.n) * ((d.first_day + interval '1 month')::date - d.first_day) * interval '1 day' AS at,
+       trunc(d.yuan / d.n) + CASE WHEN i <= d.yuan - trunc(d.yuan / d.n) * d.n THEN 1 ELSE 0 END AS amount
+FROM demo_channel d, generate_series(1, d.n) i;
+INSERT INTO shop.orders (id, branch, channel, ordered_at, status)
+SELECT o.id, o.scope, o.channel, o.at, 'paid' FROM demo_order o
+UNION ALL
+SELECT 10000000 + o.id, o.scope, o.channel, o.at + interval '7 minutes', 'cancelled' FROM demo_order o WHERE o.id % 50 = 0;
+INSERT INTO shop.order_lines (order_id, line, sku, amount)
+SELECT o.id, 1, 'SKU-' || (o.id % 97), CASE WHEN o.id % 5 = 0 THEN o.amount - trunc(o.amount * 0.3) ELSE o.amount END
+FROM demo_order o
+UNION ALL
+SELECT o.id, 2, 'SKU-ACC', trunc(o.amount * 0.3) FROM demo_order o WHERE o.id % 5 = 0
+UNION ALL
+SELECT 10000000 + o.id, 1, 'SKU-X', 2999 FROM demo_order o WHERE o.id % 50 = 0;
+-- complaints (and, for scale, as many enquiries), spread over the month
+INSERT INTO shop.tickets (branch, opened_at, kind)
+SELECT v.scope, mo.first_day + ((i - 0.5) / v.value) * ((mo.first_day + interval '1 month')::date - mo.first_day) * interval '1 day',
+       t.kind
+FROM demo_value v JOIN demo_month mo ON mo.k = v.k,
+     generate_series(1, v.value::int) i, unnest('{complaint,enquiry}'::text[]) t(kind)
+WHERE v.code = 'service.complaint_rate' AND v.k > 12;
+
+-- What the definitions read: an order line with its order, and complaints
+-- beside orders (a ratio's numerator and denominator come from one row).
+CREATE VIEW shop.order_revenue AS
+SELECT o.id AS order_id, o.branch, o.channel, o.ordered_at, o.status, l.amount
+FROM shop.orders o JOIN shop.order_lines l ON l.order_id = o.id;
+CREATE VIEW shop.complaint_base AS
+SELECT t.branch, t.opened_at AS at, 1 AS complaints, 0 AS orders FROM shop.tickets t WHERE t.kind = 'complaint'
+UNION ALL
+SELECT o.branch, o.ordered_at, 0, 1 FROM shop.orders o WHERE o.status = 'paid';
+ANALYZE shop.orders, shop.order_lines, shop.tickets;
+
+-- ---------------------------------------------------------------------
 -- Measurements (kpi.measurement).  kpi.actual follows by trigger.
 -- Plain values are loaded in one INSERT ... SELECT, as a nightly load from
 -- business tables would be; ratios go through kpi.record_ratio, which takes
@@ -531,10 +610,28 @@ FROM demo_value v
 JOIN kpi.indicator i ON i.code = v.code
 JOIN kpi.scope s ON s.code = v.scope
 WHERE v.kind <> 'ratio' AND v.code <> 'rd.launches'
+  AND NOT (v.code IN ('sales.revenue', 'sales.store_revenue', 'sales.online_revenue',
+                      'sales.project_revenue', 'sales.orders') AND v.k > 12)
 ORDER BY v.k, v.code, v.scope;
 
 SELECT count(kpi.record_ratio(v.code, v.scope, v.value, v.den, v.at, v.note)) AS ratios_recorded
-FROM (SELECT * FROM demo_value WHERE kind = 'ratio' ORDER BY k, code, scope) v \gset
+FROM (SELECT * FROM demo_value WHERE kind = 'ratio' AND NOT (code = 'service.complaint_rate' AND k > 12)
+      ORDER BY k, code, scope) v \gset
+
+-- From 2026 on, revenue, orders and the complaint rate are computed from
+-- the business's tables (口径 as code): one definition each, in force
+-- from 2026-01-01, then one refresh brings them up to date.  kpi.refresh
+-- is what pg_cron runs every few minutes (docs/sources.md).
+SELECT count(kpi.set_source(d.code, d.source, d.at, 'branch', d.value, d.den, d.filter, '2026-01-01')) AS definitions
+FROM (VALUES
+    ('sales.revenue',         'shop.order_revenue',  'ordered_at', 'amount / 10000', NULL, $$status = 'paid'$$),
+    ('sales.store_revenue',   'shop.order_revenue',  'ordered_at', 'amount / 10000', NULL, $$status = 'paid' AND channel = 'store'$$),
+    ('sales.online_revenue',  'shop.order_revenue',  'ordered_at', 'amount / 10000', NULL, $$status = 'paid' AND channel = 'online'$$),
+    ('sales.project_revenue', 'shop.order_revenue',  'ordered_at', 'amount / 10000', NULL, $$status = 'paid' AND channel = 'project'$$),
+    ('sales.orders',          'shop.orders',         'ordered_at', '1',              NULL, $$status = 'paid'$$),
+    ('service.complaint_rate', 'shop.complaint_base', 'at',        'complaints',     'orders', NULL)
+) d(code, source, at, value, den, filter) \gset
+SELECT count(*) AS refreshed FROM kpi.refresh() \gset
 
 -- R&D launches are counted once, for the whole group.
 SELECT count(kpi.record('rd.launches', 'hq', v.value, v.at)) AS launches_recorded

@@ -250,3 +250,23 @@ JOIN kpi.indicator i ON i.id = t.indicator_id
 CROSS JOIN LATERAL kpi.forecast(i.code, 'hq', '2026-Q3', '2026-08-15 12:00+08') f
 WHERE t.scope_id = kpi.scope_id('hq') AND t.period OPERATOR(kpi.=) '2026-Q3'::kpi.period
 ORDER BY f.probability, i.code COLLATE "C";
+
+\echo
+\echo '10. Computed from the business''s own tables (口径 as code): the definitions in force'
+\echo '    (kpi.indicator.sources; 2025 was loaded by hand), how far each is refreshed,'
+\echo '    and 2026-Q2 revenue by region against a direct GROUP BY of shop.orders and shop.order_lines'
+SELECT i.name AS indicator, d ->> 'source' AS source, d ->> 'value' AS value,
+       coalesce(d ->> 'denominator', '') AS denominator, coalesce(d ->> 'filter', '') AS filter,
+       d ->> 'effective' AS "in force from", r.watermark AS "refreshed to"
+FROM kpi.indicator i CROSS JOIN LATERAL jsonb_array_elements(i.sources) d
+LEFT JOIN kpi.refresh_state r ON r.indicator_id = i.id
+ORDER BY i.code COLLATE "C";
+SELECT s.name AS region, pg_temp.fmt(a.value, '万元') AS computed,
+       pg_temp.fmt((SELECT sum(l.amount) / 10000 FROM shop.orders o JOIN shop.order_lines l ON l.order_id = o.id
+                    JOIN kpi.scope b ON b.code = o.branch
+                    WHERE o.status = 'paid' AND (b.id = s.id OR b.parent_id = s.id)
+                      AND o.ordered_at >= '2026-04-01 00:00+08' AND o.ordered_at < '2026-07-01 00:00+08')::float8, '万元') AS "GROUP BY"
+FROM kpi.scope_actual a JOIN kpi.scope s ON s.id = a.scope_id
+WHERE a.indicator_id = kpi.indicator_id('sales.revenue') AND a.period OPERATOR(kpi.=) '2026-Q2'::kpi.period
+  AND s.parent_id = kpi.scope_id('hq')
+ORDER BY s.code COLLATE "C";

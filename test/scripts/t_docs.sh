@@ -11,7 +11,7 @@ kpi_find_pg_config
 BINDIR=$("$PG_CONFIG" --bindir)
 psql_q() { "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-PAGES="README.md:empty docs/tutorial.md:empty docs/reviews.md:demo docs/alerts.md:demo docs/analysis.md:demo"
+PAGES="README.md:empty docs/tutorial.md:empty docs/reviews.md:demo docs/alerts.md:demo docs/analysis.md:demo docs/sources.md:demo"
 ROLES="east_manager alert_mailer"      # created by the README's tour, alerts.md
 
 work=$(mktemp -d)
