@@ -8,6 +8,9 @@
 #   the extension's config tables and the setval of its sequences), serial
 #   and -j 2, and --data-only -j 2 from the full custom dump, into databases
 #   where CREATE EXTENSION kpi already ran.
+# The demo computes revenue, orders and the complaint rate from its business
+# tables (release 0.10): the definitions, refresh states and a restatement
+# travel with the dump, and a refresh after the restore changes nothing.
 # The database holds release 0.6's rows too: a scope membership of a role
 # (roles are cluster-wide, so the role exists wherever the dump is
 # restored), besides the demo's review two more (one closed, one planned)
@@ -64,7 +67,7 @@ SELECT kpi.set_target('sales.revenue', 'hq.north', '2026-07', '>= 9000', '华北
 INSERT INTO kpi.silence (indicator_id, scope_id, until, reason)
 VALUES (kpi.indicator_id('mfg.output'), kpi.scope_id('hq.south'), '2027-01-01 00:00+08', '台风后产线检修');
 -- a late correction
-SELECT kpi.record('sales.revenue', 'hq.north', -120, '2026-12-20 10:00+08', '退货冲减');
+SELECT kpi.record('market.ad_spend', 'hq.north', -120, '2026-12-20 10:00+08', '广告费退回冲减');
 -- the alert queue at work: four claimed (the fourth keeps its lease for the
 -- whole test), one acked, one resolved, one acked and then resolved;
 -- escalations that were due two days later
@@ -146,6 +149,10 @@ INSERT INTO kpi.review (title, period, scope_id, held_at, state)
 VALUES ('2026-Q3 华南复盘', '2026-Q3', kpi.scope_id('hq.south'), '2026-10-20 10:00+08', 'planned')
 RETURNING id AS r2 \gset
 SELECT kpi.finding_from_alert(:al_south, :r2, '台风停产', 'Keep a typhoon stock of two weeks', 'environment');
+-- a new definition of project revenue from December, and the history restated
+SELECT kpi.set_source('sales.project_revenue', 'shop.order_revenue', 'ordered_at', 'branch', 'amount * 0.97 / 10000',
+                      filter => $$status = 'paid' AND channel = 'project'$$, effective => '2026-12-01');
+SELECT count(*) FROM kpi.restate('sales.project_revenue', '2026-12-01');
 -- the evaluation cycle has run (the regions' alerts), and a change waits
 -- for the next one: the queue travels with the dump
 SELECT count(*) FROM kpi.evaluate();
@@ -225,6 +232,10 @@ SELECT 'member sees', kpi.visible_scopes(), (SELECT count(*) FROM kpi.review), (
        (SELECT count(*) FROM kpi.action), (SELECT count(*) FROM kpi.alert), (SELECT count(*) FROM kpi.review_history);
 ROLLBACK;
 SELECT 'verify', count(*) FROM kpi.verify();
+-- a refresh of the computed indicators changes nothing (rolled back)
+BEGIN;
+SELECT 'refresh', count(*), sum(inserted), sum(deleted) FROM kpi.refresh();
+ROLLBACK;
 -- the next evaluation cycle changes nothing, here as in the source (rolled back)
 BEGIN;
 SELECT 'evaluate', judged, changed FROM kpi.evaluate();
@@ -314,7 +325,12 @@ restore() {
     n=$((n + 1))
     dbs+=("$db")
     psql_q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-    [ "$data_only" = 1 ] && psql_q -d $db -c "CREATE EXTENSION kpi" >/dev/null
+    if [ "$data_only" = 1 ]; then
+        # the extension, and the demo's business tables (schema shop) the
+        # computed indicators read: a data-only dump brings neither
+        psql_q -d $db -c "CREATE EXTENSION kpi" >/dev/null
+        "$BINDIR/pg_dump" --schema-only -n shop $src | psql_q -d $db >/dev/null
+    fi
     for arg in "$@"; do
         if [ "$arg" = DB ]; then args+=("$db"); else args+=("$arg"); fi
     done
