@@ -74,6 +74,7 @@ SELECT pg_temp.try(q) FROM (VALUES
     ($$SELECT kpi.set_source('src.sum', 'src_orders', 'ordered_at', 'id', 'amount')$$),
     ($$SELECT kpi.set_source('src.sum', 'no_such_table', 'ordered_at', 'branch', 'amount')$$),
     ($$SELECT kpi.set_source('src.sum', 'src_orders_pkey', 'ordered_at', 'branch', 'amount')$$),
+    ($$SELECT kpi.source_check(0, 'ordered_at', 'branch', 'amount', NULL, NULL)$$),
     ($$SELECT kpi.set_source('src.nope', 'src_orders', 'ordered_at', 'branch', 'amount')$$),
     ($$SELECT kpi.set_source('src.sum', 'src_orders', 'ordered_at', 'branch', NULL)$$),
     -- expressions: not a number, not boolean, not immutable, not of one row
@@ -169,6 +170,11 @@ DELETE FROM src_orders WHERE id = 1480;
 -- outside it: an order of January
 INSERT INTO src_orders (id, branch, ordered_at, amount, complaints, status, n_items)
 VALUES (5002, 'src.s', '2026-01-20 12:00+08', 777, 0, 'paid', 1);
+-- a row whose scope code is not a scope fails the refresh (23503), and changes nothing
+INSERT INTO src_orders (id, branch, ordered_at, amount, complaints, status, n_items)
+VALUES (5003, 'src.west', '2026-04-12 09:00+08', 5, 0, 'paid', 1);
+SELECT pg_temp.try($$SELECT kpi.refresh('src.sum')$$) AS unknown_scope;
+DELETE FROM src_orders WHERE id = 5003;
 SELECT code, from_day, watermark, inserted, deleted FROM kpi.refresh('src.sum');
 SELECT * FROM compared WHERE code = 'src.sum';
 -- the January order is not read until the history is restated
