@@ -7,14 +7,7 @@ SET search_path = kpi, public;
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO';
 BEGIN;
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+-- errors as text through kpi_try (setup), so that the transaction goes on
 DELETE FROM kpi.setting WHERE name = 'time_zone';
 INSERT INTO kpi.setting (name, value) VALUES ('time_zone', 'Asia/Shanghai');
 INSERT INTO kpi.scope (code, name) VALUES ('src', 'Source Co');
@@ -33,11 +26,11 @@ SELECT kpi.record_tally('src.t_avg', 'src.n', kpi.tally_add('count=0', 30, '2026
 SELECT period::text, value, kpi.value(tally, 'count') AS n FROM kpi.actual
 WHERE indicator_id = kpi.indicator_id('src.t_avg') AND scope_id = kpi.scope_id('src.n') ORDER BY period;
 -- value must be the tally's sum, the tally not empty (23514), on INSERT and UPDATE alike
-SELECT pg_temp.try($$INSERT INTO kpi.measurement (indicator_id, scope_id, at, value, tally)
+SELECT kpi_try($$INSERT INTO kpi.measurement (indicator_id, scope_id, at, value, tally)
                      VALUES (kpi.indicator_id('src.t_avg'), kpi.scope_id('src.n'), '2026-01-07', 5, kpi.tally_add('count=0', 6, now()))$$);
-SELECT pg_temp.try($$INSERT INTO kpi.measurement (indicator_id, scope_id, at, value, tally)
+SELECT kpi_try($$INSERT INTO kpi.measurement (indicator_id, scope_id, at, value, tally)
                      VALUES (kpi.indicator_id('src.t_avg'), kpi.scope_id('src.n'), '2026-01-07', 0, 'count=0')$$);
-SELECT pg_temp.try($$UPDATE kpi.measurement SET value = value + 1 WHERE indicator_id = kpi.indicator_id('src.t_avg')$$);
+SELECT kpi_try($$UPDATE kpi.measurement SET value = value + 1 WHERE indicator_id = kpi.indicator_id('src.t_avg')$$);
 -- changing a carried tally recomputes its keys
 UPDATE kpi.measurement SET tally = kpi.tally_add(tally, 60, '2026-01-06 11:00+08'), value = value + 60
 WHERE indicator_id = kpi.indicator_id('src.t_avg') AND at = '2026-01-06 00:00+08';
@@ -65,7 +58,7 @@ INSERT INTO kpi.indicator (code, name, agg) VALUES
     ('src.sum', 'Revenue', 'sum'), ('src.avg', 'Average order', 'avg'), ('src.min', 'Smallest order', 'min'),
     ('src.max', 'Largest order', 'max'), ('src.first', 'First order', 'first'), ('src.last', 'Last order', 'last'),
     ('src.count', 'Orders', 'count'), ('src.ratio', 'Complaint rate', 'ratio'), ('src.daily', 'Revenue by date', 'sum');
-SELECT pg_temp.try(q) FROM (VALUES
+SELECT kpi_try(q) FROM (VALUES
     -- columns that do not exist or do not fit
     ($$SELECT kpi.set_source('src.sum', 'src_orders', 'nope', 'branch', 'amount')$$),
     ($$SELECT kpi.set_source('src.sum', 'src_orders', 'ordered_at', 'nope', 'amount')$$),
@@ -101,7 +94,7 @@ SELECT pg_temp.try(q) FROM (VALUES
     ($$UPDATE kpi.indicator SET sources = '{}' WHERE code = 'src.sum'$$),
     -- written directly, a source is read with search_path pg_catalog: qualify it
     ($$UPDATE kpi.indicator SET sources = '[{"source": "src_orders", "at": "ordered_at", "scope": "branch", "value": "1"}]' WHERE code = 'src.sum'$$)) t(q);
-SELECT pg_temp.try($$SELECT kpi.refresh('src.sum')$$) AS refresh_without_source;
+SELECT kpi_try($$SELECT kpi.refresh('src.sum')$$) AS refresh_without_source;
 
 -- the definitions of every agg kind; the stored form is qualified and owned
 SELECT kpi.set_source('src.sum', 'src_orders', 'ordered_at', 'branch', 'amount', filter => $$status <> 'cancelled'$$);
@@ -173,7 +166,7 @@ VALUES (5002, 'src.s', '2026-01-20 12:00+08', 777, 0, 'paid', 1);
 -- a row whose scope code is not a scope fails the refresh (23503), and changes nothing
 INSERT INTO src_orders (id, branch, ordered_at, amount, complaints, status, n_items)
 VALUES (5003, 'src.west', '2026-04-12 09:00+08', 5, 0, 'paid', 1);
-SELECT pg_temp.try($$SELECT kpi.refresh('src.sum')$$) AS unknown_scope;
+SELECT kpi_try($$SELECT kpi.refresh('src.sum')$$) AS unknown_scope;
 DELETE FROM src_orders WHERE id = 5003;
 SELECT code, from_day, watermark, inserted, deleted FROM kpi.refresh('src.sum');
 SELECT * FROM compared WHERE code = 'src.sum';
@@ -188,8 +181,8 @@ SELECT s.code, r.period::text, r.reported_value, r.restated_value, r.from_day
 FROM kpi.restatement r JOIN kpi.scope s ON s.id = r.scope_id ORDER BY r.period, s.code;
 -- restating again finds nothing to change
 SELECT count(*) AS changed FROM kpi.restate('src.sum', '2026-01-01');
-SELECT pg_temp.try($$SELECT kpi.restate('src.sum', NULL)$$), pg_temp.try($$SELECT kpi.restate('src.sum', 'infinity')$$),
-       pg_temp.try($$SELECT kpi.restate('src.t_avg', '2026-01-01')$$);
+SELECT kpi_try($$SELECT kpi.restate('src.sum', NULL)$$), kpi_try($$SELECT kpi.restate('src.sum', 'infinity')$$),
+       kpi_try($$SELECT kpi.restate('src.t_avg', '2026-01-01')$$);
 
 -- ---------------------------------------------------------------------
 -- 5. A new definition from an effective date, and the dictionary's memory
@@ -228,19 +221,19 @@ GRANT SELECT ON kpi.scope TO src_analyst;
 GRANT SELECT (id, branch, ordered_at, status) ON src_orders TO src_analyst;
 SET ROLE src_analyst;
 -- no SELECT on amount: refused when set
-SELECT pg_temp.try($$SELECT kpi.set_source('src.max', 'src_orders', 'ordered_at', 'branch', 'amount')$$);
+SELECT kpi_try($$SELECT kpi.set_source('src.max', 'src_orders', 'ordered_at', 'branch', 'amount')$$);
 -- a definition written directly gets its writer as owner, not the one it names
 UPDATE kpi.indicator SET sources = '[{"source": "public.src_orders", "at": "ordered_at", "scope": "branch", "value": "id", "owner": "postgres"}]'
 WHERE code = 'src.max';
 SELECT sources -> 0 ->> 'owner' AS owner FROM kpi.indicator WHERE code = 'src.max';
 -- refresh, restate and the runner are the owner's to grant
-SELECT pg_temp.try($$SELECT kpi.refresh()$$), pg_temp.try($$SELECT kpi.restate('src.max', '2026-01-01')$$),
-       pg_temp.try($$SELECT kpi.source_run('10'::oid, 'SELECT 1')$$);
+SELECT kpi_try($$SELECT kpi.refresh()$$), kpi_try($$SELECT kpi.restate('src.max', '2026-01-01')$$),
+       kpi_try($$SELECT kpi.source_run('10'::oid, 'SELECT 1')$$);
 RESET ROLE;
 -- refreshed by the owner of kpi, the definition still runs as src_analyst
 SELECT code, inserted > 0 AS computed FROM kpi.refresh('src.max');
 REVOKE SELECT (id) ON src_orders FROM src_analyst;
-SELECT pg_temp.try($$SELECT kpi.refresh('src.max')$$);
+SELECT kpi_try($$SELECT kpi.refresh('src.max')$$);
 -- row-level security of the source applies to the definition's owner
 GRANT SELECT (id) ON src_orders TO src_analyst;
 ALTER TABLE src_orders ENABLE ROW LEVEL SECURITY;
@@ -257,7 +250,7 @@ BEGIN
 END
 $$;
 SELECT kpi.set_source('src.min', 'src_orders', 'ordered_at', 'branch', 'public.src_sneaky(amount)') IS NOT NULL AS set;
-SELECT pg_temp.try($$SELECT kpi.refresh('src.min')$$);
+SELECT kpi_try($$SELECT kpi.refresh('src.min')$$);
 SELECT count(*) AS evil_scopes FROM kpi.scope WHERE code = 'src.evil';
 -- nor can an owner be written over: an unchanged definition keeps its own
 SELECT kpi.set_source('src.min', 'src_orders', 'ordered_at', 'branch', 'amount') IS NOT NULL AS set;
