@@ -99,10 +99,10 @@ BEGIN ATOMIC
 END;
 
 CREATE FUNCTION kpi.source_check(source regclass, at text, scope text, value text,
-                                 denominator text, filter text) RETURNS text
+                                 denominator text, filter text) RETURNS text[]
     AS 'MODULE_PATHNAME', 'kpi_source_check' LANGUAGE C STABLE;
 COMMENT ON FUNCTION kpi.source_check(regclass, text, text, text, text, text) IS
-    'check a source definition (columns exist and fit, expressions are immutable functions of one row of the right type); returns the source''s qualified name';
+    'check a source definition (columns exist and fit, expressions are immutable functions of one row of the right type); returns {source qualified, value, denominator, filter} as kpi keeps them: each expression printed back by PostgreSQL, self-contained';
 
 -- The error a definition gets for a row whose scope code kpi does not know.
 CREATE FUNCTION kpi.source_unknown_scope(code text, indicator text) RETURNS bigint
@@ -141,6 +141,7 @@ DECLARE
     lookback interval;
     lookback_days integer;
     norm jsonb;
+    checked text[];
 BEGIN
     PERFORM kpi.row_guard('sources_check', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_WHEN, TG_LEVEL, 'indicator');
     IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.sources IS NOT DISTINCT FROM OLD.sources
@@ -194,15 +195,15 @@ BEGIN
             out := out OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(kept);
             CONTINUE;
         END IF;
-        qualified := kpi.source_check((e OPERATOR(pg_catalog.->>) 'source')::regclass,
-                                      e OPERATOR(pg_catalog.->>) 'at', e OPERATOR(pg_catalog.->>) 'scope',
-                                      e OPERATOR(pg_catalog.->>) 'value', e OPERATOR(pg_catalog.->>) 'denominator',
-                                      e OPERATOR(pg_catalog.->>) 'filter');
+        checked := kpi.source_check((e OPERATOR(pg_catalog.->>) 'source')::regclass,
+                                    e OPERATOR(pg_catalog.->>) 'at', e OPERATOR(pg_catalog.->>) 'scope',
+                                    e OPERATOR(pg_catalog.->>) 'value', e OPERATOR(pg_catalog.->>) 'denominator',
+                                    e OPERATOR(pg_catalog.->>) 'filter');
+        qualified := checked[1];
         norm := pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
                 'effective', eff, 'source', qualified,
                 'at', e OPERATOR(pg_catalog.->>) 'at', 'scope', e OPERATOR(pg_catalog.->>) 'scope',
-                'value', e OPERATOR(pg_catalog.->>) 'value', 'denominator', e OPERATOR(pg_catalog.->>) 'denominator',
-                'filter', e OPERATOR(pg_catalog.->>) 'filter',
+                'value', checked[2], 'denominator', checked[3], 'filter', checked[4],
                 'lookback', format('%s days', lookback_days), 'owner', CURRENT_USER));
         -- the summary query itself, planned and started as its owner: every
         -- column it reads must be readable by them (42501 otherwise)
@@ -212,7 +213,7 @@ BEGIN
         EXECUTE format('SELECT s.%I::text FROM %s s WHERE (%s) AND s.%I IS NOT NULL '
                        'EXCEPT SELECT c.code FROM kpi.scope c LIMIT 1',
                        e OPERATOR(pg_catalog.->>) 'scope', qualified,
-                       coalesce(e OPERATOR(pg_catalog.->>) 'filter', 'true'), e OPERATOR(pg_catalog.->>) 'scope')
+                       coalesce(checked[4], 'true'), e OPERATOR(pg_catalog.->>) 'scope')
             INTO bad;
         IF bad IS NOT NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',

@@ -99,7 +99,12 @@ SELECT kpi_try($$SELECT kpi.refresh('src.sum')$$) AS refresh_without_source;
 -- the definitions of every agg kind; the stored form is qualified and owned
 SELECT kpi.set_source('src.sum', 'src_orders', 'ordered_at', 'branch', 'amount', filter => $$status <> 'cancelled'$$);
 SELECT kpi.set_source(c, 'src_orders', 'ordered_at', 'branch', 'amount') IS NOT NULL AS set
-FROM unnest('{src.avg,src.min,src.max,src.first,src.last}'::text[]) c;
+FROM unnest('{src.avg,src.min,src.max,src.last}'::text[]) c;
+-- expressions are kept as PostgreSQL prints them back, self-contained: a
+-- filter written "a) OR (b" cannot reach past its parentheses in the query
+-- kpi builds (paid or cancelled: every order)
+SELECT kpi.set_source('src.first', 'src_orders', 'ordered_at', 'branch', 'amount',
+                      filter => $$status = 'paid') OR (status = 'cancelled'$$) ->> 'filter' AS kept_filter;
 SELECT kpi.set_source('src.count', 'src_orders', 'ordered_at', 'branch', 'n_items');
 SELECT kpi.set_source('src.ratio', 'src_orders', 'ordered_at', 'branch', 'complaints', denominator => '1') IS NOT NULL AS set;
 -- a date column: the day itself, in the company's zone

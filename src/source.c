@@ -37,6 +37,8 @@
 #include "utils/plancache.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/array.h"
 #include "utils/syscache.h"
 
 #include "kpi.h"
@@ -128,8 +130,9 @@ check_numeric(Node *node, const char *what, const char *expr)
  * kpi.source_check(source, at, scope, value, denominator, filter): raise
  * the first thing wrong with a definition (columns that do not exist or do
  * not fit, expressions that do not parse, are not numbers or booleans, or
- * are not immutable functions of one row); return the source's name as
- * kpi stores it, schema-qualified.
+ * are not immutable functions of one row); return the definition as kpi
+ * stores it: {source schema-qualified, value, denominator, filter}, the
+ * expressions printed back from their parse trees (NULL where not given).
  */
 Datum
 kpi_source_check(PG_FUNCTION_ARGS)
@@ -139,6 +142,11 @@ kpi_source_check(PG_FUNCTION_ARGS)
 	Oid			type;
 	int			i;
 	const char *what[3] = {"value", "denominator", "filter"};
+	Datum		out[4];
+	bool		nulls[4];
+	int			dims[1] = {4};
+	int			lbs[1] = {1};
+	List	   *context;
 
 	for (i = 0; i < 3; i++)
 		if (PG_ARGISNULL(i))
@@ -175,12 +183,18 @@ kpi_source_check(PG_FUNCTION_ARGS)
 				 errmsg("scope column \"%s\" must hold scope codes as text, not %s",
 						text_to_cstring(PG_GETARG_TEXT_PP(2)), format_type_be(type))));
 
+	/* [0] the source, qualified; [1..3] the expressions as kpi keeps them */
+	out[0] = CStringGetTextDatum(quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)),
+															 get_rel_name(rel)));
+	nulls[0] = false;
+	context = deparse_context_for(get_rel_name(rel), rel);
 	for (i = 0; i < 3; i++)
 	{
 		char	   *expr;
 		Node	   *node;
 
-		if (PG_ARGISNULL(3 + i))
+		nulls[1 + i] = PG_ARGISNULL(3 + i);
+		if (nulls[1 + i])
 			continue;
 		expr = text_to_cstring(PG_GETARG_TEXT_PP(3 + i));
 		node = source_expression(rel, expr, what[i]);
@@ -191,9 +205,15 @@ kpi_source_check(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("the filter expression must be boolean, not %s", format_type_be(exprType(node))),
 					 errdetail("Expression: \"%s\".", expr)));
+
+		/*
+		 * Kept as PostgreSQL prints it back: one self-contained expression
+		 * (text such as "a) OR (b" cannot change the query it is put in),
+		 * with functions outside pg_catalog named with their schema.
+		 */
+		out[1 + i] = CStringGetTextDatum(deparse_expression(node, context, false, false));
 	}
-	PG_RETURN_TEXT_P(cstring_to_text(quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)),
-																get_rel_name(rel))));
+	PG_RETURN_ARRAYTYPE_P(construct_md_array(out, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 /* Refuse a query whose rows do not have the function's result columns. */
