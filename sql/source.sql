@@ -261,6 +261,20 @@ SELECT count(*) AS evil_scopes FROM kpi.scope WHERE code = 'src.evil';
 SELECT kpi.set_source('src.min', 'src_orders', 'ordered_at', 'branch', 'amount') IS NOT NULL AS set;
 UPDATE kpi.indicator SET sources = jsonb_set(sources, '{0,owner}', '"src_gone"') WHERE code = 'src.min';
 SELECT sources -> 0 ->> 'owner' AS kept_owner FROM kpi.indicator WHERE code = 'src.min';
+-- a definition whose owner was dropped fails with a clear error, rather
+-- than run with anyone else's rights
+CREATE ROLE src_temp;
+GRANT USAGE ON SCHEMA kpi TO src_temp;
+GRANT SELECT, UPDATE ON kpi.indicator TO src_temp;
+GRANT SELECT ON kpi.scope TO src_temp;
+GRANT SELECT ON src_orders TO src_temp;
+SET ROLE src_temp;
+SELECT kpi.set_source('src.min', 'src_orders', 'ordered_at', 'branch', 'amount') ->> 'owner' AS owner;
+RESET ROLE;
+REVOKE ALL ON kpi.indicator, kpi.scope, src_orders FROM src_temp;
+REVOKE ALL ON SCHEMA kpi FROM src_temp;
+DROP ROLE src_temp;
+SELECT kpi_try($$SELECT kpi.refresh('src.min')$$) AS owner_gone;
 SELECT kpi.drop_source('src.min');
 SELECT sources FROM kpi.indicator WHERE code = 'src.min';
 ROLLBACK;
