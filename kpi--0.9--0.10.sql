@@ -500,6 +500,44 @@ COMMENT ON FUNCTION kpi.refresh(text) IS
     'bring computed indicators (one, or every active one) up to date from their sources, incrementally; returns per indicator its code, the first day read, the new watermark and the measurements inserted and deleted';
 REVOKE ALL ON FUNCTION kpi.refresh(text) FROM PUBLIC;
 
+-- kpi.computed: the definitions, one row each, with how far their
+-- indicator is refreshed: what a dashboard shows next to a computed figure
+-- (which 口径, how fresh).  Read with the caller's rights.
+CREATE VIEW kpi.computed WITH (security_invoker = true) AS
+SELECT i.code                                   AS indicator,
+       i.name,
+       (d.e OPERATOR(pg_catalog.->>) 'effective')::date AS effective,
+       lead((d.e OPERATOR(pg_catalog.->>) 'effective')::date) OVER (PARTITION BY i.id ORDER BY d.n) AS until,
+       d.e OPERATOR(pg_catalog.->>) 'source'      AS source,
+       d.e OPERATOR(pg_catalog.->>) 'at'          AS time_column,
+       d.e OPERATOR(pg_catalog.->>) 'scope'       AS scope_column,
+       d.e OPERATOR(pg_catalog.->>) 'value'       AS value,
+       d.e OPERATOR(pg_catalog.->>) 'denominator' AS denominator,
+       d.e OPERATOR(pg_catalog.->>) 'filter'      AS filter,
+       d.e OPERATOR(pg_catalog.->>) 'lookback'    AS lookback,
+       d.e OPERATOR(pg_catalog.->>) 'owner'       AS owner,
+       r.watermark,
+       r.refreshed_at
+FROM kpi.indicator i
+CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(i.sources) WITH ORDINALITY AS d(e, n)
+LEFT JOIN kpi.refresh_state r ON r.indicator_id OPERATOR(pg_catalog.=) i.id;
+COMMENT ON VIEW kpi.computed IS
+    'computed indicators: each definition (口径 as code) with the days it covers and how far its indicator is refreshed';
+COMMENT ON COLUMN kpi.computed.indicator IS 'indicator code';
+COMMENT ON COLUMN kpi.computed.name IS 'indicator name';
+COMMENT ON COLUMN kpi.computed.effective IS 'the first day the definition computes (company time); NULL: from the beginning';
+COMMENT ON COLUMN kpi.computed.until IS 'the day the next definition takes over; NULL: still in force';
+COMMENT ON COLUMN kpi.computed.source IS 'the table or view computed from, schema-qualified';
+COMMENT ON COLUMN kpi.computed.time_column IS 'its time column (timestamptz or date)';
+COMMENT ON COLUMN kpi.computed.scope_column IS 'its column of scope codes';
+COMMENT ON COLUMN kpi.computed.value IS 'the value expression over one row, as PostgreSQL prints it';
+COMMENT ON COLUMN kpi.computed.denominator IS 'the denominator expression of a ratio; NULL for others';
+COMMENT ON COLUMN kpi.computed.filter IS 'the rows counted; NULL: every row';
+COMMENT ON COLUMN kpi.computed.lookback IS 'how many days before the watermark a refresh reads again, for late rows';
+COMMENT ON COLUMN kpi.computed.owner IS 'the role the definition runs as (the role that wrote it)';
+COMMENT ON COLUMN kpi.computed.watermark IS 'the last day the source had rows for at the last refresh (at most that day); NULL: never refreshed';
+COMMENT ON COLUMN kpi.computed.refreshed_at IS 'when the indicator was last refreshed; NULL: never';
+
 -- ---------------------------------------------------------------------
 -- 4. kpi.restate and kpi.restatement
 -- ---------------------------------------------------------------------

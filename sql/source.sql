@@ -110,6 +110,10 @@ SELECT kpi.set_source('src.ratio', 'src_orders', 'ordered_at', 'branch', 'compla
 -- a date column: the day itself, in the company's zone
 SELECT kpi.set_source('src.daily', 'src_orders', 'day', 'branch', 'amount', filter => $$status <> 'cancelled'$$) IS NOT NULL AS set;
 SELECT code, sources IS NOT NULL AS computed FROM kpi.indicator WHERE code LIKE 'src.%' ORDER BY code;
+-- the view a dashboard reads them from (not refreshed yet)
+SELECT indicator, effective, until, source, time_column, scope_column, value, denominator, filter, lookback,
+       owner, watermark, refreshed_at
+FROM kpi.computed WHERE indicator IN ('src.sum', 'src.ratio', 'src.daily') ORDER BY indicator;
 
 -- ---------------------------------------------------------------------
 -- 3. Refresh against a direct GROUP BY of the source, every agg kind,
@@ -196,6 +200,7 @@ SELECT kpi_try($$SELECT kpi.restate('src.sum', NULL)$$), kpi_try($$SELECT kpi.re
 SELECT (kpi.set_source('src.sum', 'src_orders', 'ordered_at', 'branch', 'amount', effective => '2026-02-01')) ->> 'effective' AS effective;
 SELECT jsonb_array_length(sources) AS definitions, sources -> 0 ->> 'filter' AS filter_until_feb,
        sources -> 1 ->> 'filter' AS filter_from_feb FROM kpi.indicator WHERE code = 'src.sum';
+SELECT effective, until, filter, watermark IS NOT NULL AS refreshed FROM kpi.computed WHERE indicator = 'src.sum' ORDER BY effective NULLS FIRST;
 SELECT count(*) AS changed, min(period), max(period) FROM kpi.restate('src.sum', '2026-01-01');
 -- January under the old definition, February under the new one
 SELECT a.period::text, round(a.value::numeric, 2) AS computed,

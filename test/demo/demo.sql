@@ -255,12 +255,10 @@ ORDER BY f.probability, i.code COLLATE "C";
 \echo '10. Computed from the business''s own tables (口径 as code): the definitions in force'
 \echo '    (kpi.indicator.sources; 2025 was loaded by hand), how far each is refreshed,'
 \echo '    and 2026-Q2 revenue by region against a direct GROUP BY of shop.orders and shop.order_lines'
-SELECT i.name AS indicator, d ->> 'source' AS source, d ->> 'value' AS value,
-       coalesce(d ->> 'denominator', '') AS denominator, coalesce(d ->> 'filter', '') AS filter,
-       d ->> 'effective' AS "in force from", r.watermark AS "refreshed to"
-FROM kpi.indicator i CROSS JOIN LATERAL jsonb_array_elements(i.sources) d
-LEFT JOIN kpi.refresh_state r ON r.indicator_id = i.id
-ORDER BY i.code COLLATE "C";
+SELECT c.name AS indicator, c.source, c.value, coalesce(c.denominator, '') AS denominator,
+       coalesce(c.filter, '') AS filter, c.effective AS "in force from", c.watermark AS "refreshed to"
+FROM kpi.computed c
+ORDER BY c.indicator COLLATE "C", c.effective;
 SELECT s.name AS region, pg_temp.fmt(a.value, '万元') AS computed,
        pg_temp.fmt((SELECT sum(l.amount) / 10000 FROM shop.orders o JOIN shop.order_lines l ON l.order_id = o.id
                     JOIN kpi.scope b ON b.code = o.branch
