@@ -8,7 +8,8 @@
 --      versioned with the dictionary (kpi.indicator_as_of shows them);
 --   3. kpi.refresh(): the daily tallies of every computed indicator brought
 --      up to date from its source, incrementally (a watermark and a
---      look-back), run with the rights of the definition's owner;
+--      look-back), run with the rights of the definition's owner; the view
+--      kpi.computed shows the definitions and how fresh each indicator is;
 --   4. kpi.restate(): history recomputed under the definitions in force,
 --      with what was reported before kept in kpi.restatement;
 --   5. kpi.verify() and kpi.reached() read carried tallies.
