@@ -32,19 +32,26 @@ COMMENT ON COLUMN kpi.measurement.tally IS
     'a summary of many values (kpi.tally), merged whole into the actuals; NULL for a single value. When set, value is its sum and denominator its denominator sum';
 
 -- kpi.record_tally: record a summary by codes; value and denominator are
--- taken from the tally.
+-- taken from the tally.  The codes are looked up first, so an unknown one
+-- is named (22023) before any privilege is checked, on every major.
 CREATE FUNCTION kpi.record_tally(indicator_code text, scope_code text, tally kpi.tally,
                                  at timestamptz DEFAULT pg_catalog.now(), note text DEFAULT NULL) RETURNS bigint
-    LANGUAGE sql VOLATILE
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    INSERT INTO kpi.measurement (indicator_id, scope_id, at, value, denominator, tally, note)
-    SELECT i.id, kpi.scope_id(scope_code), at, kpi.value(tally, 'sum'),
-           CASE WHEN i.agg OPERATOR(pg_catalog.=) 'ratio' THEN kpi.denominator(tally, 'ratio') END,
-           tally, note
-    FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) kpi.indicator_id(indicator_code)
-    RETURNING id;
-END;
+AS $$
+DECLARE
+    ind bigint := kpi.indicator_id(indicator_code);
+    scope bigint := kpi.scope_id(scope_code);
+    ratio boolean := (SELECT i.agg OPERATOR(pg_catalog.=) 'ratio' FROM kpi.indicator i WHERE i.id OPERATOR(pg_catalog.=) ind);
+    id bigint;
+BEGIN
+    INSERT INTO kpi.measurement AS m (indicator_id, scope_id, at, value, denominator, tally, note)
+    VALUES (ind, scope, record_tally.at, kpi.value(record_tally.tally, 'sum'),
+            CASE WHEN ratio THEN kpi.denominator(record_tally.tally, 'ratio') END, record_tally.tally, record_tally.note)
+    RETURNING m.id INTO id;
+    RETURN id;
+END
+$$;
 COMMENT ON FUNCTION kpi.record_tally(text, text, kpi.tally, timestamptz, text) IS
     'record a summary of many values (a kpi.tally) by indicator and scope code; returns the measurement id';
 
@@ -269,11 +276,15 @@ COMMENT ON FUNCTION kpi.set_source(text, regclass, text, text, text, text, text,
 -- kpi.drop_source: the indicator is recorded by hand again; what was
 -- computed stays as measurements.
 CREATE FUNCTION kpi.drop_source(indicator text) RETURNS void
-    LANGUAGE sql VOLATILE
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    UPDATE kpi.indicator i SET sources = NULL WHERE i.id OPERATOR(pg_catalog.=) kpi.indicator_id(indicator);
-END;
+AS $$
+DECLARE
+    ind bigint := kpi.indicator_id(drop_source.indicator);
+BEGIN
+    UPDATE kpi.indicator i SET sources = NULL WHERE i.id OPERATOR(pg_catalog.=) ind;
+END
+$$;
 COMMENT ON FUNCTION kpi.drop_source(text) IS
     'remove an indicator''s source definitions (its computed measurements stay)';
 
