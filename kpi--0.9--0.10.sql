@@ -592,16 +592,19 @@ SELECT pg_catalog.pg_extension_config_dump('kpi.restatement_id_seq', '');
 
 -- The restore switches (as on every table with foreign keys and data in a
 -- dump): pg_restore -j loads these before or after the indicators.
-CREATE TRIGGER restore_begin BEFORE INSERT ON kpi.refresh_state
-    FOR EACH STATEMENT WHEN (kpi.in_restore()) EXECUTE FUNCTION kpi.restore_guard();
-CREATE TRIGGER zz_restore_end AFTER INSERT ON kpi.refresh_state
-    FOR EACH STATEMENT WHEN (kpi.in_restore()) EXECUTE FUNCTION kpi.restore_guard();
-ALTER TABLE kpi.refresh_state ENABLE ALWAYS TRIGGER zz_restore_end;
-CREATE TRIGGER restore_begin BEFORE INSERT ON kpi.restatement
-    FOR EACH STATEMENT WHEN (kpi.in_restore()) EXECUTE FUNCTION kpi.restore_guard();
-CREATE TRIGGER zz_restore_end AFTER INSERT ON kpi.restatement
-    FOR EACH STATEMENT WHEN (kpi.in_restore()) EXECUTE FUNCTION kpi.restore_guard();
-ALTER TABLE kpi.restatement ENABLE ALWAYS TRIGGER zz_restore_end;
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['refresh_state', 'restatement'] LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER restore_begin BEFORE INSERT ON kpi.%I'
+                                  ' FOR EACH STATEMENT WHEN (kpi.in_restore()) EXECUTE FUNCTION kpi.restore_guard()', t);
+        EXECUTE pg_catalog.format('CREATE TRIGGER zz_restore_end AFTER INSERT ON kpi.%I'
+                                  ' FOR EACH STATEMENT WHEN (kpi.in_restore()) EXECUTE FUNCTION kpi.restore_guard()', t);
+        EXECUTE pg_catalog.format('ALTER TABLE kpi.%I ENABLE ALWAYS TRIGGER zz_restore_end', t);
+    END LOOP;
+END
+$$;
 
 -- kpi.restate: recompute a computed indicator from a day on under the
 -- definitions in force for each day, whatever the watermark and look-back

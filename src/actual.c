@@ -243,6 +243,15 @@ measurement_has_tally(void)
 	return OidIsValid(rel) && get_attnum(rel, "tally") != InvalidAttrNumber;
 }
 
+/* The measurements of keys ($1..$4: indicators, scopes, from, to), by key. */
+#define RECOMPUTE_FROM \
+	"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)," \
+	"                pg_catalog.unnest($4)) WITH ORDINALITY AS k(i, s, lo, hi, n) " \
+	"JOIN kpi.measurement m ON m.indicator_id OPERATOR(pg_catalog.=) k.i" \
+	" AND m.scope_id OPERATOR(pg_catalog.=) k.s" \
+	" AND m.at OPERATOR(pg_catalog.>=) k.lo AND m.at OPERATOR(pg_catalog.<) k.hi " \
+	"GROUP BY k.n"
+
 /* The tally of keys from their measurements, between two instants each. */
 static SPIPlanPtr
 recompute_plan(void)
@@ -260,13 +269,7 @@ recompute_plan(void)
 						 "SELECT k.n,"
 						 "  kpi.tally(m.value, m.at) FILTER (WHERE m.denominator IS NULL AND m.tally IS NULL),"
 						 "  kpi.tally(m.value, m.denominator, m.at) FILTER (WHERE m.denominator IS NOT NULL AND m.tally IS NULL),"
-						 "  kpi.merge(m.tally) "
-						 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
-						 "                pg_catalog.unnest($4)) WITH ORDINALITY AS k(i, s, lo, hi, n) "
-						 "JOIN kpi.measurement m ON m.indicator_id OPERATOR(pg_catalog.=) k.i"
-						 " AND m.scope_id OPERATOR(pg_catalog.=) k.s"
-						 " AND m.at OPERATOR(pg_catalog.>=) k.lo AND m.at OPERATOR(pg_catalog.<) k.hi "
-						 "GROUP BY k.n",
+						 "  kpi.merge(m.tally) " RECOMPUTE_FROM,
 						 4, t, 0);
 		return plan_recompute_tally;
 	}
@@ -274,13 +277,7 @@ recompute_plan(void)
 					 "SELECT k.n,"
 					 "  kpi.tally(m.value, m.at) FILTER (WHERE m.denominator IS NULL),"
 					 "  kpi.tally(m.value, m.denominator, m.at) FILTER (WHERE m.denominator IS NOT NULL),"
-					 "  NULL::kpi.tally "
-					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
-					 "                pg_catalog.unnest($4)) WITH ORDINALITY AS k(i, s, lo, hi, n) "
-					 "JOIN kpi.measurement m ON m.indicator_id OPERATOR(pg_catalog.=) k.i"
-					 " AND m.scope_id OPERATOR(pg_catalog.=) k.s"
-					 " AND m.at OPERATOR(pg_catalog.>=) k.lo AND m.at OPERATOR(pg_catalog.<) k.hi "
-					 "GROUP BY k.n",
+					 "  NULL::kpi.tally " RECOMPUTE_FROM,
 					 4, t, 0);
 	return plan_recompute;
 }
