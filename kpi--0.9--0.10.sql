@@ -141,7 +141,6 @@ DECLARE
     e jsonb;
     kept jsonb;
     out jsonb := '[]';
-    qualified text;
     eff date;
     prev date;
     first boolean := true;
@@ -207,9 +206,8 @@ BEGIN
                                     e OPERATOR(pg_catalog.->>) 'at', e OPERATOR(pg_catalog.->>) 'scope',
                                     e OPERATOR(pg_catalog.->>) 'value', e OPERATOR(pg_catalog.->>) 'denominator',
                                     e OPERATOR(pg_catalog.->>) 'filter');
-        qualified := checked[1];
         norm := pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-                'effective', eff, 'source', qualified,
+                'effective', eff, 'source', checked[1],
                 'at', e OPERATOR(pg_catalog.->>) 'at', 'scope', e OPERATOR(pg_catalog.->>) 'scope',
                 'value', checked[2], 'denominator', checked[3], 'filter', checked[4],
                 'lookback', format('%s days', lookback_days), 'owner', CURRENT_USER));
@@ -220,14 +218,10 @@ BEGIN
         -- every scope code the definition yields must be a scope, read as its owner
         EXECUTE format('SELECT s.%I::text FROM %s s WHERE (%s) AND s.%I IS NOT NULL '
                        'EXCEPT SELECT c.code FROM kpi.scope c LIMIT 1',
-                       e OPERATOR(pg_catalog.->>) 'scope', qualified,
+                       e OPERATOR(pg_catalog.->>) 'scope', checked[1],
                        coalesce(checked[4], 'true'), e OPERATOR(pg_catalog.->>) 'scope')
             INTO bad;
-        IF bad IS NOT NULL THEN
-            RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
-                MESSAGE = format('scope code %L in %s is not a scope', bad, qualified),
-                HINT = 'Add the scope to kpi.scope, or leave its rows out with the definition''s filter.';
-        END IF;
+        PERFORM kpi.source_unknown_scope(bad, NEW.code);   -- 23503 when there is one
         out := out OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(norm);
     END LOOP;
     NEW.sources := out;

@@ -112,6 +112,7 @@ typedef struct Batch
 	pg_tz	   *tz;				/* the company's zone */
 	Oid			period_type;
 	Oid			tally_type;
+	bool		has_tally;		/* kpi.measurement.tally exists (0.10) */
 } Batch;
 
 /* Column numbers of kpi.measurement, looked up once per call. */
@@ -231,9 +232,10 @@ plan_one_int8(SPIPlanPtr *slot, const char *sql, int cursor_options)
 }
 
 /*
- * Does kpi.measurement have the tally column of release 0.10?  Asked per
- * batch: ALTER EXTENSION UPDATE may add it while this backend lives, and
- * the library must work with an older release's tables until then.
+ * Does kpi.measurement have the tally column of release 0.10?  Asked once
+ * per batch (batch_init): ALTER EXTENSION UPDATE may add it while this
+ * backend lives, and the library must work with an older release's tables
+ * until then.
  */
 static bool
 measurement_has_tally(void)
@@ -254,7 +256,7 @@ measurement_has_tally(void)
 
 /* The tally of keys from their measurements, between two instants each. */
 static SPIPlanPtr
-recompute_plan(void)
+recompute_plan(bool has_tally)
 {
 	Oid			t[4] = {INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
 
@@ -263,7 +265,7 @@ recompute_plan(void)
 	 * a denominator, values with one (which also feed the ratio sums), and
 	 * measurements that carry a tally of their own (0.10), merged whole.
 	 */
-	if (measurement_has_tally())
+	if (has_tally)
 	{
 		kpi_prepare_into(&plan_recompute_tally,
 						 "SELECT k.n,"
@@ -336,6 +338,7 @@ batch_init(Batch *b)
 	b->keys = hash_create("kpi actual keys", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	b->tz = kpi_company_zone();
+	b->has_tally = measurement_has_tally();
 }
 
 /*
@@ -568,7 +571,7 @@ recompute_tallies(Batch *b, ActualEntry **e, int n)
 	args[1] = datum_array(scope, NULL, nr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL);
 	args[2] = datum_array(lo, NULL, nr, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL);
 	args[3] = datum_array(hi, NULL, nr, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL);
-	if (kpi_spi_latest(recompute_plan(), args, NULL, 0) != SPI_OK_SELECT)
+	if (kpi_spi_latest(recompute_plan(b->has_tally), args, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.measurement");
 	for (j = 0; j < SPI_processed; j++)
 	{
@@ -1101,7 +1104,7 @@ rebuild(int64 indicator_id)
 
 	/* a read-only cursor reads the active snapshot: the latest one */
 	PushActiveSnapshot(GetLatestSnapshot());
-	if (measurement_has_tally())
+	if (b.has_tally)
 		plan_one_int8(&plan_scan_tally,
 					  "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator, m.tally "
 					  "FROM kpi.measurement m WHERE $1 OPERATOR(pg_catalog.=) 0"
@@ -1113,7 +1116,7 @@ rebuild(int64 indicator_id)
 					  "FROM kpi.measurement m WHERE $1 OPERATOR(pg_catalog.=) 0"
 					  " OR m.indicator_id OPERATOR(pg_catalog.=) $1",
 					  CURSOR_OPT_NO_SCROLL);
-	portal = SPI_cursor_open(NULL, measurement_has_tally() ? plan_scan_tally : plan_scan,
+	portal = SPI_cursor_open(NULL, b.has_tally ? plan_scan_tally : plan_scan,
 							 &arg, NULL, true);
 	PopActiveSnapshot();
 	for (;;)
