@@ -308,7 +308,7 @@ DROP ROLE sweep_reader;
 -- ---------------------------------------------------------------------
 SELECT c.relname, c.relrowsecurity, p.polname, p.polcmd
 FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid
-WHERE c.relnamespace = 'kpi'::regnamespace AND c.relkind = 'r' AND c.relrowsecurity
+WHERE c.relnamespace = 'kpi'::regnamespace AND c.relkind IN ('r', 'p') AND c.relrowsecurity
 ORDER BY 1;
 SELECT c.relname, c.reloptions FROM pg_class c
 WHERE c.relnamespace = 'kpi'::regnamespace AND c.relkind = 'v' ORDER BY 1;

@@ -10,7 +10,9 @@
  *
  *	kpi.measurement  statement trigger: inserted rows are merged in as one
  *	                 tally per key; keys of updated and deleted rows are
- *	                 recomputed from kpi.measurement
+ *	                 recomputed from kpi.measurement.  The table is
+ *	                 partitioned (0.11): a restore that loads a partition
+ *	                 directly is folded in row by row instead
  *	kpi.target       statement trigger: its keys are evaluated again
  *	kpi.indicator    statement trigger: new bands or agg evaluate its keys
  *	                 again, new grains rebuild them
@@ -43,6 +45,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -50,6 +53,7 @@
 #include "pgtime.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -899,6 +903,23 @@ batch_apply(Batch *b)
  * stops even the owner from attaching one to a table whose rows it would
  * take for kpi's.
  */
+/*
+ * Is rel kpi.<table>?  kpi.measurement's default partition, the table of
+ * 0.10 (kpi.measurement_default), keeps the statement triggers of
+ * kpi.measurement for the statements that name it directly: a restore loads
+ * its rows that way.
+ */
+static bool
+is_kpi_table(Relation rel, const char *table)
+{
+	const char *name = RelationGetRelationName(rel);
+
+	if (RelationGetNamespace(rel) != get_namespace_oid("kpi", false))
+		return false;
+	return strcmp(name, table) == 0 ||
+		(strcmp(table, "measurement") == 0 && strcmp(name, "measurement_default") == 0);
+}
+
 static TriggerData *
 trigger_check(FunctionCallInfo fcinfo, const char *fname, const char *table)
 {
@@ -910,8 +931,7 @@ trigger_check(FunctionCallInfo fcinfo, const char *fname, const char *table)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("%s() must be called as a trigger", fname)));
 	rel = td->tg_relation;
-	if (strcmp(RelationGetRelationName(rel), table) != 0 ||
-		RelationGetNamespace(rel) != get_namespace_oid("kpi", false))
+	if (!is_kpi_table(rel, table))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("%s() fires only on kpi.%s, not on \"%s\"", fname, table,
@@ -983,6 +1003,19 @@ measurement_row(TupleTableSlot *slot, const MeasurementCols *cols, MeasurementRo
 			r->has_tally = true;
 		}
 	}
+}
+
+/* The column numbers of kpi.measurement (or one of its partitions). */
+static void
+measurement_cols(TupleDesc desc, MeasurementCols *cols)
+{
+	cols->id = column_number(desc, "id");
+	cols->indicator_id = column_number(desc, "indicator_id");
+	cols->scope_id = column_number(desc, "scope_id");
+	cols->at = column_number(desc, "at");
+	cols->value = column_number(desc, "value");
+	cols->denominator = column_number(desc, "denominator");
+	cols->tally = Max(SPI_fnumber(desc, "tally"), 0);
 }
 
 /* Does a new row carry other data than the old row of the same id? */
@@ -1180,14 +1213,7 @@ kpi_measurement_sync(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return PointerGetDatum(NULL);
 	}
-	cols.id = column_number(desc, "id");
-	cols.indicator_id = column_number(desc, "indicator_id");
-	cols.scope_id = column_number(desc, "scope_id");
-	cols.at = column_number(desc, "at");
-	cols.value = column_number(desc, "value");
-	cols.denominator = column_number(desc, "denominator");
-	cols.tally = Max(SPI_fnumber(desc, "tally"), 0);
-
+	measurement_cols(desc, &cols);
 	batch_init(&b);
 	if (td->tg_oldtable)
 	{
@@ -1201,6 +1227,97 @@ kpi_measurement_sync(PG_FUNCTION_ARGS)
 	batch_apply(&b);
 	SPI_finish();
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * Refuse a call of kpi.measurement_restore_row() other than the one it was
+ * made for: BEFORE INSERT ... FOR EACH ROW on a partition of
+ * kpi.measurement (where PostgreSQL clones it from the parent).
+ */
+static TriggerData *
+restore_row_check(FunctionCallInfo fcinfo)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	Oid			root;
+	List	   *ancestors = NIL;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("kpi.measurement_restore_row() must be called as a trigger")));
+	rel = td->tg_relation;
+	root = get_relname_relid("measurement", get_namespace_oid("kpi", false));
+	if (rel->rd_rel->relispartition)
+		ancestors = get_partition_ancestors(RelationGetRelid(rel));
+	if (ancestors == NIL || llast_oid(ancestors) != root)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("kpi.measurement_restore_row() fires only on the partitions of kpi.measurement, not on \"%s\"",
+						RelationGetRelationName(rel))));
+	if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("kpi.measurement_restore_row() must fire BEFORE INSERT ... FOR EACH ROW")));
+	return td;
+}
+
+/*
+ * Fold one new row of a partition into kpi.actual, as an insert of that
+ * row alone through kpi.measurement would.
+ */
+static void
+fold_row(TriggerData *td)
+{
+	MeasurementCols cols;
+	MeasurementRow r;
+	IndicatorInfo *info;
+	Batch		b;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "kpi: SPI_connect failed");
+	measurement_cols(RelationGetDescr(td->tg_relation), &cols);
+	measurement_row(td->tg_trigslot, &cols, &r);
+	batch_init(&b);
+	info = indicator_info(&b, r.indicator_id);
+	if (info != NULL)			/* else its indicator comes later and rebuilds */
+	{
+		check_measurement(info, &r);
+		batch_measurement(&b, info, r.scope_id, r.at, r.value, r.has_den, r.den,
+						  r.has_tally ? &r.tally : NULL, KEY_MERGE);
+		batch_apply(&b);
+	}
+	SPI_finish();
+}
+
+PG_FUNCTION_INFO_V1(kpi_measurement_restore_row);
+/*
+ * Trigger on kpi.measurement, BEFORE INSERT ... FOR EACH ROW WHEN
+ * (kpi.in_restore()), cloned by PostgreSQL onto every partition.  pg_dump
+ * loads the rows of a partition made outside the extension straight into
+ * the partition (unless --load-via-partition-root), where the statement
+ * triggers of kpi.measurement do not fire: this folds each such row into
+ * kpi.actual, and switches the session to replica for the rest of the
+ * transaction, as kpi.restore_guard() does for kpi's own tables (the
+ * partition's foreign keys, cloned from kpi.measurement, must not check an
+ * indicator that another worker has not restored yet).  The statements of
+ * kpi's own tables (kpi.measurement, kpi.measurement_default) are marked by
+ * kpi.restore_guard(): their statement triggers take their rows.
+ */
+Datum
+kpi_measurement_restore_row(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = restore_row_check(fcinfo);
+	const char *marked = GetConfigOption("kpi.restore_statement", true, false);
+
+	if (!kpi_restoring() || (marked != NULL && strcmp(marked, "on") == 0))
+		return PointerGetDatum(td->tg_trigtuple);
+	if (SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA)
+		(void) set_config_option("session_replication_role", "replica", PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+	fold_row(td);
+	return PointerGetDatum(td->tg_trigtuple);
 }
 
 /*
