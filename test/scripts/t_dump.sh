@@ -7,7 +7,9 @@
 #   directory format, -j 2; --data-only (pg_dump --data-only, custom format:
 #   the extension's config tables and the setval of its sequences), serial
 #   and -j 2, and --data-only -j 2 from the full custom dump, into databases
-#   where CREATE EXTENSION kpi already ran.
+#   where CREATE EXTENSION kpi already ran; and a custom dump taken with
+#   --load-via-partition-root, -j 2.  kpi.measurement has a partition for
+#   the company's 2026 besides its default one (0.11).
 # The demo computes revenue, orders and the complaint rate from its business
 # tables (release 0.10): the definitions, refresh states and a restatement
 # travel with the dump, and a refresh after the restore changes nothing.
@@ -56,6 +58,10 @@ psql_q -d postgres -c "DROP DATABASE IF EXISTS $src" -c "CREATE DATABASE $src"
 psql_q -d $src -c "CREATE EXTENSION kpi" \
     -c "INSERT INTO kpi.setting (name, value) VALUES ('time_zone', 'Asia/Shanghai')" >/dev/null
 (cd "$KPI_ROOT/test/demo" && psql_q -d $src -f company.sql >/dev/null)
+# kpi.measurement with a partition for the company's 2026 (0.11); 2025
+# stays in the default one: pg_dump loads a partition's rows straight into it
+partitions="SELECT kpi.measurement_partition('measurement_y2026', '2026-01-01 00:00+08', '2027-01-01 00:00+08')"
+psql_q -d $src -c "$partitions" >/dev/null
 psql_q -d $src >/dev/null <<'SQL'
 SET timezone = 'Asia/Shanghai';
 -- the dictionary is revised: one more indicator_history row
@@ -268,6 +274,7 @@ dump plain    -Fp -f "$work/dump.sql"
 dump custom   -Fc -f "$work/dump.custom"
 dump dir      -Fd -f "$work/dump.dir"
 dump datacust -Fc --data-only -f "$work/data.custom"
+dump rootcust -Fc --load-via-partition-root -f "$work/root.custom"
 
 snapshot $src >"$work/src.txt"
 src_verify=$(sed -n 's/^verify after evaluate|//p' "$work/src.txt")
@@ -328,7 +335,7 @@ restore() {
     if [ "$data_only" = 1 ]; then
         # the extension, and the demo's business tables (schema shop) the
         # computed indicators read: a data-only dump brings neither
-        psql_q -d $db -c "CREATE EXTENSION kpi" >/dev/null
+        psql_q -d $db -c "CREATE EXTENSION kpi" -c "$partitions" >/dev/null
         "$BINDIR/pg_dump" --schema-only -n shop $src | psql_q -d $db >/dev/null
     fi
     for arg in "$@"; do
@@ -391,6 +398,8 @@ restore "custom -j 2" 0 \
     "$BINDIR/pg_restore" -j 2 -d DB "$work/dump.custom"
 restore "directory -j 2" 0 \
     "$BINDIR/pg_restore" -j 2 -d DB "$work/dump.dir"
+restore "custom -j 2, --load-via-partition-root" 0 \
+    "$BINDIR/pg_restore" -j 2 -d DB "$work/root.custom"
 restore "data-only custom" 1 \
     "$BINDIR/pg_restore" --data-only --exit-on-error -d DB "$work/data.custom"
 restore "data-only custom -j 2" 1 \
