@@ -14,7 +14,13 @@
 --   the row trigger kpi.measurement_restore_row(), which PostgreSQL
 --   clones onto every partition, folds those rows into kpi.actual in a
 --   restore session (kpi.restore_guard() now marks the statements that its
---   own tables' triggers take care of).
+--   own tables' triggers take care of).  A MERGE that moves rows between
+--   partitions is kept right by the row trigger kpi.measurement_moved_row().
+--
+--   One thing no longer works: INSERT ... ON CONFLICT (id) on
+--   kpi.measurement.  A table partitioned by `at` has no unique key on id
+--   alone, and kpi.measurement has no index of its own (each partition
+--   has its primary key on id): upsert by id with MERGE.
 \echo Use "ALTER EXTENSION kpi UPDATE TO '0.11'" to load this file. \quit
 
 -- ---------------------------------------------------------------------
@@ -163,6 +169,20 @@ REVOKE EXECUTE ON FUNCTION kpi.measurement_restore_row() FROM PUBLIC;
 CREATE TRIGGER measurement_restore_row BEFORE INSERT ON kpi.measurement
     FOR EACH ROW WHEN (kpi.in_restore()) EXECUTE FUNCTION kpi.measurement_restore_row();
 ALTER TABLE kpi.measurement ENABLE ALWAYS TRIGGER measurement_restore_row;
+
+-- A MERGE that moves a row to another partition leaves its old version out
+-- of the statement's transition tables (PostgreSQL 15 to 18): the row
+-- trigger that sees it keeps it for the statement triggers, which
+-- recompute its keys.
+CREATE FUNCTION kpi.measurement_moved_row() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'kpi_measurement_moved_row'
+    LANGUAGE C;
+COMMENT ON FUNCTION kpi.measurement_moved_row() IS
+    'trigger: keep the old version of a measurement deleted or moved to another partition, for the statement triggers of kpi.measurement';
+REVOKE EXECUTE ON FUNCTION kpi.measurement_moved_row() FROM PUBLIC;
+CREATE TRIGGER measurement_moved_row AFTER DELETE ON kpi.measurement
+    FOR EACH ROW EXECUTE FUNCTION kpi.measurement_moved_row();
+ALTER TABLE kpi.measurement ENABLE ALWAYS TRIGGER measurement_moved_row;
 
 -- ---------------------------------------------------------------------
 -- 5. kpi.measurement_partition(): a partition made from the default one

@@ -1,6 +1,6 @@
 -- partition: kpi.measurement partitioned by time (0.11).  Writes through
 -- kpi.measurement to every partition (insert, update across partitions,
--- delete, truncate) keep kpi.actual equal to a fresh computation; a restore
+-- delete, MERGE, truncate) keep kpi.actual equal to a fresh computation; a restore
 -- that loads a partition directly is folded in; the row trigger refuses
 -- other uses; a partition written directly outside a restore is what
 -- kpi.verify() reports and kpi.repair() mends.
@@ -65,6 +65,26 @@ DELETE FROM kpi.measurement WHERE at >= '2025-06-01 00:00+08' AND at < '2025-06-
 SELECT tableoid::regclass AS partition, count(*) FROM kpi.measurement m
 WHERE m.indicator_id IN (SELECT id FROM kpi.indicator WHERE code LIKE 'pt.%') GROUP BY 1 ORDER BY 1;
 SELECT count(*) AS problems FROM kpi.verify();
+-- MERGE, the upsert by id: rows moved to another partition (whose old
+-- version PostgreSQL leaves out of the transition tables), rows inserted,
+-- and a MERGE that deletes
+MERGE INTO kpi.measurement m
+USING (SELECT id, at + interval '1 year' AS at, value * 2 AS value FROM kpi.measurement
+       WHERE indicator_id = kpi.indicator_id('pt.sum') AND at < '2025-03-01 00:00+08'
+       UNION ALL
+       SELECT nextval('kpi.measurement_id_seq'), timestamptz '2026-02-02 00:00+08', 11) x ON m.id = x.id
+WHEN MATCHED THEN UPDATE SET at = x.at, value = x.value
+WHEN NOT MATCHED THEN INSERT (id, indicator_id, scope_id, at, value)
+    VALUES (x.id, kpi.indicator_id('pt.sum'), kpi.scope_id('pt.n'), x.at, x.value);
+MERGE INTO kpi.measurement m
+USING (SELECT id FROM kpi.measurement WHERE indicator_id = kpi.indicator_id('pt.last') AND id % 5 = 0) x ON m.id = x.id
+WHEN MATCHED THEN DELETE;
+SELECT count(*) AS problems FROM kpi.verify();
+-- an upsert by id with ON CONFLICT has no unique key on id alone to use
+-- (42P10): each partition has its own; MERGE does it
+SELECT kpi_try($$INSERT INTO kpi.measurement (id, indicator_id, scope_id, at, value)
+                 VALUES (1, kpi.indicator_id('pt.sum'), kpi.scope_id('pt.n'), '2026-03-01', 1)
+                 ON CONFLICT (id) DO UPDATE SET value = excluded.value$$);
 -- the company's 2026 against the rows, whichever partition holds them
 SELECT sc.actual = (SELECT sum(m.value) FROM kpi.measurement m
                     WHERE m.indicator_id = kpi.indicator_id('pt.sum')
@@ -128,6 +148,12 @@ SELECT kpi_try($$INSERT INTO pg_temp.not_a_partition (id, indicator_id, scope_id
 CREATE TRIGGER misuse BEFORE INSERT ON kpi.measurement_y2025
     FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_restore_row();
 SELECT kpi_try($$INSERT INTO kpi.measurement_y2025 (indicator_id, scope_id, at, value)
+                 VALUES (kpi.indicator_id('pt.sum'), kpi.scope_id('pt.n'), '2025-03-01', 1)$$);
+DROP TRIGGER misuse ON kpi.measurement_y2025;
+SELECT kpi_try($$SELECT kpi.measurement_moved_row()$$);
+CREATE TRIGGER misuse AFTER INSERT ON kpi.measurement_y2025
+    FOR EACH ROW EXECUTE FUNCTION kpi.measurement_moved_row();
+SELECT kpi_try($$INSERT INTO kpi.measurement (indicator_id, scope_id, at, value)
                  VALUES (kpi.indicator_id('pt.sum'), kpi.scope_id('pt.n'), '2025-03-01', 1)$$);
 DROP TRIGGER misuse ON kpi.measurement_y2025;
 

@@ -1191,6 +1191,135 @@ rebuild(int64 indicator_id)
 	return hash_get_num_entries(b.keys);
 }
 
+/*
+ * Refuse a call of a row trigger function on kpi.measurement's partitions
+ * other than the one it was made for: BEFORE INSERT (restore_row) or AFTER
+ * DELETE (moved_row) ... FOR EACH ROW on a partition of kpi.measurement,
+ * where PostgreSQL clones it from the parent.
+ */
+static TriggerData *
+partition_row_check(FunctionCallInfo fcinfo, const char *fname, bool before, uint32 event)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	Oid			root;
+	List	   *ancestors = NIL;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() must be called as a trigger", fname)));
+	rel = td->tg_relation;
+	root = get_relname_relid("measurement", get_namespace_oid("kpi", false));
+	if (rel->rd_rel->relispartition)
+		ancestors = get_partition_ancestors(RelationGetRelid(rel));
+	if (ancestors == NIL || llast_oid(ancestors) != root)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() fires only on the partitions of kpi.measurement, not on \"%s\"",
+						fname, RelationGetRelationName(rel))));
+	if (TRIGGER_FIRED_BEFORE(td->tg_event) != before || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		(td->tg_event & TRIGGER_EVENT_OPMASK) != event)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() must fire %s ... FOR EACH ROW", fname,
+						before ? "BEFORE INSERT" : "AFTER DELETE")));
+	return td;
+}
+
+/*
+ * Rows a MERGE moved to another partition.  PostgreSQL (15 to 18 alike)
+ * leaves the old version of a row that a MERGE's UPDATE moves across
+ * partitions out of the statement's transition tables: the move shows as
+ * an insert only.  The row trigger kpi.measurement_moved_row() (AFTER
+ * DELETE, cloned onto every partition) does see the old version; it keeps
+ * the row here for its statement, and the statement triggers recompute the
+ * row's keys.  A plain DELETE or a moving UPDATE passes its rows through
+ * here too: a key recomputed twice in one batch is recomputed once.
+ */
+typedef struct MovedRow
+{
+	int64		indicator_id;
+	int64		scope_id;
+	TimestampTz at;
+} MovedRow;
+
+static MovedRow *moved_rows = NULL;	/* in TopTransactionContext */
+static int	moved_n = 0;
+static int	moved_cap = 0;
+static LocalTransactionId moved_lxid = InvalidLocalTransactionId;
+static TimestampTz moved_stmt = 0;
+
+/* Do the kept rows belong to the current statement? */
+static bool
+moved_current(void)
+{
+	return moved_rows != NULL && moved_lxid == KPI_MY_LXID &&
+		moved_stmt == GetCurrentStatementStartTimestamp();
+}
+
+/* Keep a row moved (or deleted) by the current statement. */
+static void
+moved_row_add(const MeasurementRow *r)
+{
+	if (!moved_current())
+	{
+		moved_cap = 64;
+		moved_rows = MemoryContextAlloc(TopTransactionContext, sizeof(MovedRow) * moved_cap);
+		moved_n = 0;
+		moved_lxid = KPI_MY_LXID;
+		moved_stmt = GetCurrentStatementStartTimestamp();
+	}
+	else if (moved_n == moved_cap)
+	{
+		moved_cap *= 2;
+		moved_rows = repalloc(moved_rows, sizeof(MovedRow) * moved_cap);
+	}
+	moved_rows[moved_n].indicator_id = r->indicator_id;
+	moved_rows[moved_n].scope_id = r->scope_id;
+	moved_rows[moved_n].at = r->at;
+	moved_n++;
+}
+
+/* Mark the keys of the rows kept for this statement for recomputation. */
+static void
+collect_moved(Batch *b)
+{
+	int			i;
+
+	if (!moved_current())
+		return;
+	for (i = 0; i < moved_n; i++)
+	{
+		IndicatorInfo *info = indicator_info(b, moved_rows[i].indicator_id);
+
+		if (info != NULL)
+			batch_measurement(b, info, moved_rows[i].scope_id, moved_rows[i].at, 0, false, 0, NULL,
+							  KEY_RECOMPUTE);
+	}
+	moved_n = 0;
+}
+
+PG_FUNCTION_INFO_V1(kpi_measurement_moved_row);
+/*
+ * Trigger on kpi.measurement, AFTER DELETE ... FOR EACH ROW, cloned by
+ * PostgreSQL onto every partition: keep the old row for the statement
+ * triggers (see above).
+ */
+Datum
+kpi_measurement_moved_row(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = partition_row_check(fcinfo, "kpi.measurement_moved_row", false,
+										  TRIGGER_EVENT_DELETE);
+	MeasurementCols cols;
+	MeasurementRow r;
+
+	measurement_cols(RelationGetDescr(td->tg_relation), &cols);
+	measurement_row(td->tg_trigslot, &cols, &r);
+	moved_row_add(&r);
+	return PointerGetDatum(NULL);
+}
+
 PG_FUNCTION_INFO_V1(kpi_measurement_sync);
 /*
  * Trigger on kpi.measurement, AFTER INSERT / UPDATE / DELETE ... FOR EACH
@@ -1224,43 +1353,10 @@ kpi_measurement_sync(PG_FUNCTION_ARGS)
 	if (td->tg_newtable)
 		collect_measurements(&b, td->tg_newtable, desc, &cols,
 							 TRIGGER_FIRED_BY_INSERT(td->tg_event), old);
+	collect_moved(&b);
 	batch_apply(&b);
 	SPI_finish();
 	return PointerGetDatum(NULL);
-}
-
-/*
- * Refuse a call of kpi.measurement_restore_row() other than the one it was
- * made for: BEFORE INSERT ... FOR EACH ROW on a partition of
- * kpi.measurement (where PostgreSQL clones it from the parent).
- */
-static TriggerData *
-restore_row_check(FunctionCallInfo fcinfo)
-{
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	Relation	rel;
-	Oid			root;
-	List	   *ancestors = NIL;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("kpi.measurement_restore_row() must be called as a trigger")));
-	rel = td->tg_relation;
-	root = get_relname_relid("measurement", get_namespace_oid("kpi", false));
-	if (rel->rd_rel->relispartition)
-		ancestors = get_partition_ancestors(RelationGetRelid(rel));
-	if (ancestors == NIL || llast_oid(ancestors) != root)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("kpi.measurement_restore_row() fires only on the partitions of kpi.measurement, not on \"%s\"",
-						RelationGetRelationName(rel))));
-	if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("kpi.measurement_restore_row() must fire BEFORE INSERT ... FOR EACH ROW")));
-	return td;
 }
 
 /*
@@ -1308,7 +1404,8 @@ PG_FUNCTION_INFO_V1(kpi_measurement_restore_row);
 Datum
 kpi_measurement_restore_row(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = restore_row_check(fcinfo);
+	TriggerData *td = partition_row_check(fcinfo, "kpi.measurement_restore_row", true,
+										   TRIGGER_EVENT_INSERT);
 	const char *marked = GetConfigOption("kpi.restore_statement", true, false);
 
 	if (!kpi_restoring() || (marked != NULL && strcmp(marked, "on") == 0))

@@ -2,8 +2,9 @@
 # Fuzz test of every public write path: six pgbench clients run random,
 # seeded mixes of
 #   kpi.record / kpi.record_ratio (times with and without a zone),
-#   multi-row INSERT INTO kpi.measurement (VALUES, INSERT ... SELECT, an
-#     upsert by id, a CTE with RETURNING), values on and around the
+#   multi-row INSERT INTO kpi.measurement (VALUES, INSERT ... SELECT, a
+#     CTE with RETURNING), an upsert by id (MERGE), across the bounds of a
+#     partition of kpi.measurement, values on and around the
 #     midnights of months, quarters, years and ISO weeks in every zone
 #     used, ties included,
 #   UPDATE of measurements (value, time, scope, indicator, all at once, or
@@ -76,6 +77,9 @@ db_made=1
 psql_q -d $DB >/dev/null <<'SQL'
 CREATE EXTENSION kpi;
 INSERT INTO kpi.setting (name, value) VALUES ('time_zone', 'Asia/Shanghai');
+-- a partition whose bounds the random times cross (0.11): updates, upserts
+-- and the delete-and-insert CTE move rows between it and the default one
+SELECT kpi.measurement_partition('measurement_q3', '2026-07-01 00:00+00', '2026-10-01 00:00+00');
 INSERT INTO kpi.scope (code, name) VALUES ('hq', '集团');
 INSERT INTO kpi.scope (code, name, parent_id) VALUES
     ('hq.east', '华东', kpi.scope_id('hq')), ('hq.south', '华南', kpi.scope_id('hq'));
@@ -226,22 +230,27 @@ FROM kpi.measurement m
 WHERE m.id >= (SELECT pg_catalog.max(x.id) FROM kpi.measurement x) * :r / 1000
 ORDER BY m.id LIMIT :n;
 \elif :op <= 10
--- upsert by id: some rows exist (a new value and time), some are new; in id order
-INSERT INTO kpi.measurement AS m (id, indicator_id, scope_id, at, value, denominator, source)
-SELECT x.id, x.indicator_id, x.scope_id, x.at, x.value, x.denominator, 'upsert'
-FROM ((SELECT m.id, m.indicator_id, m.scope_id,
-              m.at + pg_catalog.floor((pg_catalog.random() - 0.5) * 7200e6) * interval '1 microsecond' AS at,
-              m.value + 1 AS value, m.denominator
-       FROM kpi.measurement m
-       WHERE m.id >= (SELECT pg_catalog.max(x.id) FROM kpi.measurement x) * :r / 1000
-       ORDER BY m.id LIMIT :n / 2)
-      UNION ALL
-      (SELECT pg_catalog.nextval('kpi.measurement_id_seq'), kpi.indicator_id(($inds4)[1 + g % 4]),
+-- upsert by id (MERGE: kpi.measurement is partitioned, 0.11): some rows
+-- exist (a new value and time, moving some to another partition), some are
+-- new; the existing ones locked in id order first
+WITH old AS MATERIALIZED (
+    SELECT m.id, m.indicator_id, m.scope_id,
+           m.at + pg_catalog.floor((pg_catalog.random() - 0.5) * 7200e6) * interval '1 microsecond' AS at,
+           m.value + 1 AS value, m.denominator
+    FROM kpi.measurement m
+    WHERE m.id >= (SELECT pg_catalog.max(x.id) FROM kpi.measurement x) * :r / 1000
+    ORDER BY m.id LIMIT :n / 2 FOR UPDATE)
+MERGE INTO kpi.measurement AS m
+USING (SELECT * FROM old
+       UNION ALL
+       SELECT pg_catalog.nextval('kpi.measurement_id_seq'), kpi.indicator_id(($inds4)[1 + g % 4]),
               kpi.scope_id(($scopes)[1 + (g + :s) % 5]),
               ($instants)[1 + (g * 3 + :s) % 8]::timestamptz + (:v - g) * interval '1 second', :v / 100.0, NULL
-       FROM pg_catalog.generate_series(1, :n / 2) g)) x
-ORDER BY x.id
-ON CONFLICT (id) DO UPDATE SET value = excluded.value, at = excluded.at;
+       FROM pg_catalog.generate_series(1, :n / 2) g) x
+ON m.id OPERATOR(pg_catalog.=) x.id
+WHEN MATCHED THEN UPDATE SET value = x.value, at = x.at
+WHEN NOT MATCHED THEN INSERT (id, indicator_id, scope_id, at, value, denominator, source)
+    VALUES (x.id, x.indicator_id, x.scope_id, x.at, x.value, x.denominator, 'upsert');
 \else
 WITH m AS (INSERT INTO kpi.measurement (indicator_id, scope_id, at, value, source)
            SELECT kpi.indicator_id(($inds4)[1 + g % 4]), kpi.scope_id(($scopes)[1 + (g * 7 + :s) % 5]),
