@@ -88,6 +88,13 @@ CREATE TABLE kpi.measurement (
     CONSTRAINT measurement_scope_id_fkey FOREIGN KEY (scope_id) REFERENCES kpi.scope (id)
 ) PARTITION BY RANGE (at);
 ALTER SEQUENCE kpi.measurement_id_seq OWNED BY kpi.measurement.id;
+-- the privileges a fresh install has on it, to be its initial privileges
+-- below (pg_dump writes out only the grants made since)
+SELECT pg_catalog.set_config('kpi.upgrade_initprivs', coalesce(
+           (SELECT i.initprivs::text FROM pg_catalog.pg_init_privs i
+            WHERE i.objoid OPERATOR(pg_catalog.=) 'kpi.measurement'::pg_catalog.regclass
+              AND i.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+              AND i.objsubid OPERATOR(pg_catalog.=) 0), ''), true);
 COMMENT ON TABLE kpi.measurement IS
     'recorded values (actuals and check-ins); kpi.actual follows it by trigger; partitioned by range of at (kpi.measurement_default holds what no partition takes)';
 COMMENT ON TABLE kpi.measurement_default IS
@@ -239,5 +246,22 @@ BEGIN
     FOREACH s IN ARRAY pg_catalog.string_to_array(pg_catalog.current_setting('kpi.upgrade_grants'), ';') LOOP
         EXECUTE s;
     END LOOP;
+    -- A GRANT run by an extension script counts as the object's initial
+    -- privilege, which pg_dump leaves to CREATE EXTENSION: the grants given
+    -- back above would be lost by a dump and restore.  They are the
+    -- administrator's, so the initial privileges go back to a fresh
+    -- install's.
+    IF pg_catalog.current_setting('kpi.upgrade_initprivs') OPERATOR(pg_catalog.=) '' THEN
+        DELETE FROM pg_catalog.pg_init_privs i
+        WHERE i.objoid OPERATOR(pg_catalog.=) 'kpi.measurement'::pg_catalog.regclass
+          AND i.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+          AND i.objsubid OPERATOR(pg_catalog.=) 0;
+    ELSE
+        UPDATE pg_catalog.pg_init_privs i
+        SET initprivs = pg_catalog.current_setting('kpi.upgrade_initprivs')::pg_catalog.aclitem[]
+        WHERE i.objoid OPERATOR(pg_catalog.=) 'kpi.measurement'::pg_catalog.regclass
+          AND i.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+          AND i.objsubid OPERATOR(pg_catalog.=) 0;
+    END IF;
 END
 $$;

@@ -109,5 +109,20 @@ got=$(psql_q -At -d kpi_upgrade_old -c "SELECT string_agg(p || '|' || g || '|' |
 want='2026-Q1|>= 1200 from 1000|amber 0.8, green 1;2026-W53|95 .. 105|green 1'
 [ "$got" = "$want" ] || { echo "user data changed across upgrade: $got"; exit 1; }
 
+# a grant made by the administrator on kpi.measurement before 0.11, which
+# re-creates the table: kept by the upgrade, off the partition, and written
+# out by pg_dump (a grant an extension script runs would count as initial)
+psql_q -d postgres -c "DROP DATABASE IF EXISTS kpi_upgrade_grant" -c "CREATE DATABASE kpi_upgrade_grant" \
+    -c "DROP ROLE IF EXISTS kpi_upgrade_reader" -c "CREATE ROLE kpi_upgrade_reader"
+psql_q -d kpi_upgrade_grant -c "CREATE EXTENSION kpi VERSION '0.10'" \
+    -c "GRANT SELECT, INSERT ON kpi.measurement TO kpi_upgrade_reader" -c "ALTER EXTENSION kpi UPDATE TO '0.11'"
+got=$(psql_q -At -d kpi_upgrade_grant -c "
+    SELECT has_table_privilege('kpi_upgrade_reader', 'kpi.measurement', 'SELECT, INSERT')
+           || ' ' || has_table_privilege('kpi_upgrade_reader', 'kpi.measurement_default', 'SELECT, INSERT')")
+dumped=$("$BINDIR/pg_dump" -d kpi_upgrade_grant 2>/dev/null | grep -c 'ON TABLE kpi.measurement TO kpi_upgrade_reader' || true)
+psql_q -d postgres -c "DROP DATABASE kpi_upgrade_grant" -c "DROP ROLE kpi_upgrade_reader"
+[ "$got $dumped" = "true false 1" ] ||
+    { echo "a grant on kpi.measurement across 0.11 (on it, on its partition, in pg_dump): $got $dumped, want true false 1"; exit 1; }
+
 for db in kpi_upgrade_fresh kpi_upgrade_old; do psql_q -d postgres -c "DROP DATABASE $db"; done
 echo "upgrade $oldest -> $newest equals a fresh $newest install ($(wc -l < "$work/members.fresh") objects, $(wc -l < "$work/defs.fresh") definitions compared); data kept"
