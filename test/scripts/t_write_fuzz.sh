@@ -33,8 +33,10 @@
 # (40001) is counted as a failure of its kind instead of hidden in a retry.
 #
 # Fails on: any deadlock; any serialization failure in a READ COMMITTED
-# session (REPEATABLE READ ones are reported: docs/operations.md promises
-# them, and a retry, there); any other error (pgbench aborts the client);
+# session but those PostgreSQL raises when a concurrent statement moved the
+# row to another partition (reported; docs/operations.md says so), and
+# REPEATABLE READ ones are reported too (docs/operations.md promises them,
+# and a retry, there); any other error (pgbench aborts the client);
 # kpi.verify() not empty after the mix, and again after a final TRUNCATE
 # kpi.measurement with a reload.  Runs against the cluster test.sh started.
 # KPI_FUZZ_SEED and KPI_FUZZ_SECONDS override the seed (default 20260731)
@@ -449,6 +451,11 @@ sf_rc=$(bench_stat rc 'number of serialization failures')
 sf_msgs=$(grep -c '^pgbench: .*ERROR: *could not serialize' "$work/rc.log" || true)
 [ "$sf_msgs" -le "$sf_rc" ] || sf_rc=$sf_msgs
 sf_rr=$(bench_stat rr 'number of serialization failures')
+# PostgreSQL's rule for partitioned tables: a READ COMMITTED writer whose
+# row a concurrent statement moved to another partition gets 40001 (it
+# cannot follow the row); reported, and not a failure of kpi's
+sf_moved=$(grep -c '^pgbench: .*ERROR: *tuple to be [a-z]* was already moved to another partition' "$work/rc.log" || true)
+[ "$sf_moved" -le "$sf_rc" ] || sf_moved=$sf_rc
 
 verify_count() { psql_q -At -d $DB -c "SELECT count(*) FROM kpi.evaluate()" -c "SELECT count(*) FROM kpi.verify()" | tail -1; }
 verify_show() {
@@ -474,16 +481,16 @@ counts=$(psql_q -At -d $DB -c "SELECT (SELECT count(*) FROM kpi.measurement) || 
                                       (SELECT count(*) FROM kpi.target) || ' targets, ' ||
                                       (SELECT count(*) FROM kpi.actual) || ' actual rows, ' ||
                                       (SELECT count(*) FROM kpi.alert) || ' alerts'")
-if [ "$deadlocks" != 0 ] || [ "$sf_rc" != 0 ]; then
+if [ "$deadlocks" != 0 ] || [ "$sf_rc" != "$sf_moved" ]; then
     echo "errors of pgbench's clients (count, isolation, script: message):" >&2
     bench_errors >&2
 fi
 
-echo "t_write_fuzz: $txns transactions in ${SECONDS_RUN} s from $((RC_CLIENTS + RR_CLIENTS)) clients ($RC_CLIENTS read committed, $RR_CLIENTS repeatable read), seed $SEED, $counts; deadlocks: $deadlocks; serialization failures: $sf_rc read committed, $sf_rr repeatable read; kpi.verify(): $v_mix rows after the mix, $v_reload after TRUNCATE and reload"
+echo "t_write_fuzz: $txns transactions in ${SECONDS_RUN} s from $((RC_CLIENTS + RR_CLIENTS)) clients ($RC_CLIENTS read committed, $RR_CLIENTS repeatable read), seed $SEED, $counts; deadlocks: $deadlocks; serialization failures: $sf_rc read committed ($sf_moved of a row moved to another partition), $sf_rr repeatable read; kpi.verify(): $v_mix rows after the mix, $v_reload after TRUNCATE and reload"
 
 problems=""
 [ "$deadlocks" = 0 ] || problems="$problems; $deadlocks deadlocks between the public write paths"
-[ "$sf_rc" = 0 ] || problems="$problems; $sf_rc serialization failures under READ COMMITTED"
+[ "$sf_rc" = "$sf_moved" ] || problems="$problems; $((sf_rc - sf_moved)) serialization failures under READ COMMITTED"
 [ "$v_mix" = 0 ] || problems="$problems; kpi.verify() reports $v_mix problems after the mix"
 [ "$v_reload" = 0 ] || problems="$problems; kpi.verify() reports $v_reload problems after TRUNCATE and reload"
 [ -z "$problems" ] || fail "${problems#; }"
