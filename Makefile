@@ -11,7 +11,7 @@ REGRESS      = setup period goal bands tally system rollup alert alert_judge rev
 REGRESS_OPTS = --inputdir=. --dbname=kpi_regression
 
 # isolationtester specs (test/isolation/specs, expected in test/isolation/expected)
-ISOLATION      = actual_concurrent actual_race alert_raise alert_claim alert_levels review_action refresh_race
+ISOLATION      = actual_concurrent actual_race alert_raise alert_claim alert_levels review_action refresh_race partition_race
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=kpi
 
 PG_CONFIG ?= pg_config

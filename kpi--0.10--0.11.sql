@@ -177,10 +177,11 @@ CREATE TRIGGER measurement_restore_row BEFORE INSERT ON kpi.measurement
     FOR EACH ROW WHEN (kpi.in_restore()) EXECUTE FUNCTION kpi.measurement_restore_row();
 ALTER TABLE kpi.measurement ENABLE ALWAYS TRIGGER measurement_restore_row;
 
--- A MERGE that moves a row to another partition leaves its old version out
--- of the statement's transition tables (PostgreSQL 15 to 18): the row
--- trigger that sees it keeps it for the statement triggers, which
--- recompute its keys.
+-- A MERGE that moves a row to another partition leaves it out of the
+-- statement's transition tables (PostgreSQL 15 to 18: its old version
+-- always, its new one when the MERGE has no INSERT action): the row
+-- trigger that sees the old version keeps the row for the statement
+-- triggers, which recompute its old keys and the keys it has now.
 CREATE FUNCTION kpi.measurement_moved_row() RETURNS trigger
     AS 'MODULE_PATHNAME', 'kpi_measurement_moved_row'
     LANGUAGE C;

@@ -76,6 +76,12 @@ USING (SELECT id, at + interval '1 year' AS at, value * 2 AS value FROM kpi.meas
 WHEN MATCHED THEN UPDATE SET at = x.at, value = x.value
 WHEN NOT MATCHED THEN INSERT (id, indicator_id, scope_id, at, value)
     VALUES (x.id, kpi.indicator_id('pt.sum'), kpi.scope_id('pt.n'), x.at, x.value);
+-- a MERGE that only updates: PostgreSQL leaves the moved row's new version
+-- out of every transition table as well
+MERGE INTO kpi.measurement m
+USING (SELECT id FROM kpi.measurement
+       WHERE indicator_id = kpi.indicator_id('pt.ratio') AND at < '2025-02-01 00:00+08') x ON m.id = x.id
+WHEN MATCHED THEN UPDATE SET at = m.at + interval '400 days', value = m.value + 1;
 MERGE INTO kpi.measurement m
 USING (SELECT id FROM kpi.measurement WHERE indicator_id = kpi.indicator_id('pt.last') AND id % 5 = 0) x ON m.id = x.id
 WHEN MATCHED THEN DELETE;

@@ -144,6 +144,7 @@ static SPIPlanPtr plan_scan = NULL;
 static SPIPlanPtr plan_scan_tally = NULL;
 static SPIPlanPtr plan_no_den = NULL;
 static SPIPlanPtr plan_grain_targets = NULL;
+static SPIPlanPtr plan_moved = NULL;
 
 static const char *const status_names[] = {"red", "amber", "green", "blue"};
 
@@ -1229,16 +1230,18 @@ partition_row_check(FunctionCallInfo fcinfo, const char *fname, bool before, uin
 
 /*
  * Rows a MERGE moved to another partition.  PostgreSQL (15 to 18 alike)
- * leaves the old version of a row that a MERGE's UPDATE moves across
- * partitions out of the statement's transition tables: the move shows as
- * an insert only.  The row trigger kpi.measurement_moved_row() (AFTER
- * DELETE, cloned onto every partition) does see the old version; it keeps
- * the row here for its statement, and the statement triggers recompute the
- * row's keys.  A plain DELETE or a moving UPDATE passes its rows through
- * here too: a key recomputed twice in one batch is recomputed once.
+ * leaves a row that a MERGE's UPDATE moves across partitions out of the
+ * statement's transition tables: its old version always (the move shows as
+ * an insert), its new version too when the MERGE has no INSERT action.
+ * The row trigger kpi.measurement_moved_row() (AFTER DELETE, cloned onto
+ * every partition) does see the old version; it keeps the row here for its
+ * statement, and the statement triggers recompute the row's old keys and
+ * the keys it has now.  A plain DELETE or a moving UPDATE passes its rows
+ * through here too: a key recomputed twice in one batch is recomputed once.
  */
 typedef struct MovedRow
 {
+	int64		id;
 	int64		indicator_id;
 	int64		scope_id;
 	TimestampTz at;
@@ -1275,29 +1278,69 @@ moved_row_add(const MeasurementRow *r)
 		moved_cap *= 2;
 		moved_rows = repalloc(moved_rows, sizeof(MovedRow) * moved_cap);
 	}
+	moved_rows[moved_n].id = r->id;
 	moved_rows[moved_n].indicator_id = r->indicator_id;
 	moved_rows[moved_n].scope_id = r->scope_id;
 	moved_rows[moved_n].at = r->at;
 	moved_n++;
 }
 
-/* Mark the keys of the rows kept for this statement for recomputation. */
+/*
+ * Mark the keys of the rows kept for this statement for recomputation: the
+ * old versions' keys, and the keys of the rows as they are now (a MERGE
+ * without an INSERT action leaves the new version of a moved row out of
+ * every transition table too).  Only the insert and update triggers take
+ * them: a plain DELETE has all its rows in its own transition table.
+ */
 static void
 collect_moved(Batch *b)
 {
+	Datum	   *ids;
+	Datum		arg;
 	int			i;
+	uint64		j,
+				nfound;
+	SPITupleTable *found;
 
-	if (!moved_current())
+	if (!moved_current() || moved_n == 0)
 		return;
+	ids = palloc(sizeof(Datum) * moved_n);
 	for (i = 0; i < moved_n; i++)
 	{
 		IndicatorInfo *info = indicator_info(b, moved_rows[i].indicator_id);
 
+		ids[i] = Int64GetDatum(moved_rows[i].id);
 		if (info != NULL)
 			batch_measurement(b, info, moved_rows[i].scope_id, moved_rows[i].at, 0, false, 0, NULL,
 							  KEY_RECOMPUTE);
 	}
 	moved_n = 0;
+	arg = PointerGetDatum(construct_array(ids, i, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (plan_moved == NULL)
+	{
+		Oid			t[1] = {INT8ARRAYOID};
+
+		kpi_prepare_into(&plan_moved,
+						 "SELECT m.indicator_id, m.scope_id, m.at FROM kpi.measurement m "
+						 "WHERE m.id OPERATOR(pg_catalog.=) ANY ($1)", 1, t, 0);
+	}
+	if (kpi_spi_latest(plan_moved, &arg, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read moved measurements");
+	/* kept: indicator_info() below may run statements of its own */
+	found = SPI_tuptable;
+	nfound = SPI_processed;
+	for (j = 0; j < nfound; j++)
+	{
+		HeapTuple	tup = found->vals[j];
+		TupleDesc	desc = found->tupdesc;
+		bool		isnull;
+		IndicatorInfo *info = indicator_info(b, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
+
+		if (info != NULL)
+			batch_measurement(b, info, DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
+							  DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull)), 0, false, 0, NULL,
+							  KEY_RECOMPUTE);
+	}
 }
 
 PG_FUNCTION_INFO_V1(kpi_measurement_moved_row);
@@ -1353,7 +1396,8 @@ kpi_measurement_sync(PG_FUNCTION_ARGS)
 	if (td->tg_newtable)
 		collect_measurements(&b, td->tg_newtable, desc, &cols,
 							 TRIGGER_FIRED_BY_INSERT(td->tg_event), old);
-	collect_moved(&b);
+	if (!TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		collect_moved(&b);
 	batch_apply(&b);
 	SPI_finish();
 	return PointerGetDatum(NULL);
