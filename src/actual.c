@@ -1237,7 +1237,8 @@ partition_row_check(FunctionCallInfo fcinfo, const char *fname, bool before, uin
  * every partition) does see the old version; it keeps the row here for its
  * statement, and the statement triggers recompute the row's old keys and
  * the keys it has now.  A plain DELETE or a moving UPDATE passes its rows
- * through here too: a key recomputed twice in one batch is recomputed once.
+ * through here too; both have them in their own transition tables, so the
+ * delete trigger ignores the list and the update trigger skips its rows.
  */
 typedef struct MovedRow
 {
@@ -1293,11 +1294,12 @@ moved_row_add(const MeasurementRow *r)
  * them: a plain DELETE has all its rows in its own transition table.
  */
 static void
-collect_moved(Batch *b)
+collect_moved(Batch *b, HTAB *old)
 {
 	Datum	   *ids;
 	Datum		arg;
-	int			i;
+	int			i,
+				n = 0;
 	uint64		j,
 				nfound;
 	SPITupleTable *found;
@@ -1307,15 +1309,21 @@ collect_moved(Batch *b)
 	ids = palloc(sizeof(Datum) * moved_n);
 	for (i = 0; i < moved_n; i++)
 	{
-		IndicatorInfo *info = indicator_info(b, moved_rows[i].indicator_id);
+		IndicatorInfo *info;
 
-		ids[i] = Int64GetDatum(moved_rows[i].id);
+		/* an UPDATE has its moved rows in its own transition tables */
+		if (old != NULL && hash_search(old, &moved_rows[i].id, HASH_FIND, NULL) != NULL)
+			continue;
+		info = indicator_info(b, moved_rows[i].indicator_id);
+		ids[n++] = Int64GetDatum(moved_rows[i].id);
 		if (info != NULL)
 			batch_measurement(b, info, moved_rows[i].scope_id, moved_rows[i].at, 0, false, 0, NULL,
 							  KEY_RECOMPUTE);
 	}
 	moved_n = 0;
-	arg = PointerGetDatum(construct_array(ids, i, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (n == 0)
+		return;
+	arg = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	if (plan_moved == NULL)
 	{
 		Oid			t[1] = {INT8ARRAYOID};
@@ -1397,7 +1405,7 @@ kpi_measurement_sync(PG_FUNCTION_ARGS)
 		collect_measurements(&b, td->tg_newtable, desc, &cols,
 							 TRIGGER_FIRED_BY_INSERT(td->tg_event), old);
 	if (!TRIGGER_FIRED_BY_DELETE(td->tg_event))
-		collect_moved(&b);
+		collect_moved(&b, old);
 	batch_apply(&b);
 	SPI_finish();
 	return PointerGetDatum(NULL);
