@@ -99,8 +99,27 @@ COMMENT ON TABLE kpi.measurement IS
     'recorded values (actuals and check-ins); kpi.actual follows it by trigger; partitioned by range of at (kpi.measurement_default holds what no partition takes)';
 COMMENT ON TABLE kpi.measurement_default IS
     'the default partition of kpi.measurement (write kpi.measurement, not the partition)';
--- the default partition keeps its rows, its primary key and its index
+-- The default partition keeps its rows, its primary key, its index and
+-- its statement triggers.  PostgreSQL 16.2 refuses to attach a table that
+-- has statement triggers with transition tables (it takes them for row
+-- triggers; later minor releases do not), so those three are made again
+-- once it is attached.
+DROP TRIGGER measurement_sync_insert ON kpi.measurement_default;
+DROP TRIGGER measurement_sync_update ON kpi.measurement_default;
+DROP TRIGGER measurement_sync_delete ON kpi.measurement_default;
 ALTER TABLE kpi.measurement ATTACH PARTITION kpi.measurement_default DEFAULT;
+CREATE TRIGGER measurement_sync_insert AFTER INSERT ON kpi.measurement_default
+    REFERENCING NEW TABLE AS kpi_new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync();
+CREATE TRIGGER measurement_sync_update AFTER UPDATE ON kpi.measurement_default
+    REFERENCING OLD TABLE AS kpi_old_rows NEW TABLE AS kpi_new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync();
+CREATE TRIGGER measurement_sync_delete AFTER DELETE ON kpi.measurement_default
+    REFERENCING OLD TABLE AS kpi_old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync();
+ALTER TABLE kpi.measurement_default ENABLE ALWAYS TRIGGER measurement_sync_insert;
+ALTER TABLE kpi.measurement_default ENABLE ALWAYS TRIGGER measurement_sync_update;
+ALTER TABLE kpi.measurement_default ENABLE ALWAYS TRIGGER measurement_sync_delete;
 
 ALTER TABLE kpi.measurement ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_member ON kpi.measurement
