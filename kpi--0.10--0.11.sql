@@ -103,23 +103,11 @@ COMMENT ON TABLE kpi.measurement_default IS
 -- its statement triggers.  PostgreSQL 16.2 refuses to attach a table that
 -- has statement triggers with transition tables (it takes them for row
 -- triggers; later minor releases do not), so those three are made again
--- once it is attached.
+-- once it is attached (below).
 DROP TRIGGER measurement_sync_insert ON kpi.measurement_default;
 DROP TRIGGER measurement_sync_update ON kpi.measurement_default;
 DROP TRIGGER measurement_sync_delete ON kpi.measurement_default;
 ALTER TABLE kpi.measurement ATTACH PARTITION kpi.measurement_default DEFAULT;
-CREATE TRIGGER measurement_sync_insert AFTER INSERT ON kpi.measurement_default
-    REFERENCING NEW TABLE AS kpi_new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync();
-CREATE TRIGGER measurement_sync_update AFTER UPDATE ON kpi.measurement_default
-    REFERENCING OLD TABLE AS kpi_old_rows NEW TABLE AS kpi_new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync();
-CREATE TRIGGER measurement_sync_delete AFTER DELETE ON kpi.measurement_default
-    REFERENCING OLD TABLE AS kpi_old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync();
-ALTER TABLE kpi.measurement_default ENABLE ALWAYS TRIGGER measurement_sync_insert;
-ALTER TABLE kpi.measurement_default ENABLE ALWAYS TRIGGER measurement_sync_update;
-ALTER TABLE kpi.measurement_default ENABLE ALWAYS TRIGGER measurement_sync_delete;
 
 ALTER TABLE kpi.measurement ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_member ON kpi.measurement
@@ -128,20 +116,29 @@ CREATE POLICY scope_member ON kpi.measurement
 
 -- The triggers of 0.10, on the parent: statement triggers fire for the
 -- statements that name kpi.measurement, whatever partition the rows go to.
-CREATE TRIGGER measurement_sync_insert AFTER INSERT ON kpi.measurement
-    REFERENCING NEW TABLE AS kpi_new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync();
-CREATE TRIGGER measurement_sync_update AFTER UPDATE ON kpi.measurement
-    REFERENCING OLD TABLE AS kpi_old_rows NEW TABLE AS kpi_new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync();
-CREATE TRIGGER measurement_sync_delete AFTER DELETE ON kpi.measurement
-    REFERENCING OLD TABLE AS kpi_old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync();
+-- The three with transition tables also go back on the default partition.
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['measurement', 'measurement_default'] LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER measurement_sync_insert AFTER INSERT ON kpi.%I'
+                                  ' REFERENCING NEW TABLE AS kpi_new_rows'
+                                  ' FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync()', t);
+        EXECUTE pg_catalog.format('CREATE TRIGGER measurement_sync_update AFTER UPDATE ON kpi.%I'
+                                  ' REFERENCING OLD TABLE AS kpi_old_rows NEW TABLE AS kpi_new_rows'
+                                  ' FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync()', t);
+        EXECUTE pg_catalog.format('CREATE TRIGGER measurement_sync_delete AFTER DELETE ON kpi.%I'
+                                  ' REFERENCING OLD TABLE AS kpi_old_rows'
+                                  ' FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync()', t);
+        EXECUTE pg_catalog.format('ALTER TABLE kpi.%I ENABLE ALWAYS TRIGGER measurement_sync_insert,'
+                                  ' ENABLE ALWAYS TRIGGER measurement_sync_update,'
+                                  ' ENABLE ALWAYS TRIGGER measurement_sync_delete', t);
+    END LOOP;
+END
+$$;
 CREATE TRIGGER measurement_sync_truncate AFTER TRUNCATE ON kpi.measurement
     FOR EACH STATEMENT EXECUTE FUNCTION kpi.measurement_sync();
-ALTER TABLE kpi.measurement ENABLE ALWAYS TRIGGER measurement_sync_insert;
-ALTER TABLE kpi.measurement ENABLE ALWAYS TRIGGER measurement_sync_update;
-ALTER TABLE kpi.measurement ENABLE ALWAYS TRIGGER measurement_sync_delete;
 ALTER TABLE kpi.measurement ENABLE ALWAYS TRIGGER measurement_sync_truncate;
 CREATE TRIGGER lock_for_change BEFORE UPDATE OR DELETE OR TRUNCATE ON kpi.measurement
     FOR EACH STATEMENT EXECUTE FUNCTION kpi.lock_for_change();

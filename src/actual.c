@@ -1198,6 +1198,8 @@ rebuild(int64 indicator_id)
  * DELETE (moved_row) ... FOR EACH ROW on a partition of kpi.measurement,
  * where PostgreSQL clones it from the parent.
  */
+static Oid	partition_checked = InvalidOid;	/* the last partition found good */
+
 static TriggerData *
 partition_row_check(FunctionCallInfo fcinfo, const char *fname, bool before, uint32 event)
 {
@@ -1211,14 +1213,19 @@ partition_row_check(FunctionCallInfo fcinfo, const char *fname, bool before, uin
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("%s() must be called as a trigger", fname)));
 	rel = td->tg_relation;
-	root = get_relname_relid("measurement", get_namespace_oid("kpi", false));
-	if (rel->rd_rel->relispartition)
-		ancestors = get_partition_ancestors(RelationGetRelid(rel));
-	if (ancestors == NIL || llast_oid(ancestors) != root)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s() fires only on the partitions of kpi.measurement, not on \"%s\"",
-						fname, RelationGetRelationName(rel))));
+	/* the ancestors once per partition, not per row: these fire per row */
+	if (RelationGetRelid(rel) != partition_checked || !rel->rd_rel->relispartition)
+	{
+		root = get_relname_relid("measurement", get_namespace_oid("kpi", false));
+		if (rel->rd_rel->relispartition)
+			ancestors = get_partition_ancestors(RelationGetRelid(rel));
+		if (ancestors == NIL || llast_oid(ancestors) != root)
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("%s() fires only on the partitions of kpi.measurement, not on \"%s\"",
+							fname, RelationGetRelationName(rel))));
+		partition_checked = RelationGetRelid(rel);
+	}
 	if (TRIGGER_FIRED_BEFORE(td->tg_event) != before || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
 		(td->tg_event & TRIGGER_EVENT_OPMASK) != event)
 		ereport(ERROR,
