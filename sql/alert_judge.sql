@@ -223,6 +223,32 @@ GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 RESET kpi.log_claims;
 DELETE FROM kpi.alert WHERE id IN (SELECT id FROM batch);   -- made by hand: gone again
 
+-- one cycle, one indicator, one person: problems in unrelated scopes found
+-- by the same evaluation share one incident (one delivery, both keys);
+-- one found by a later evaluation is news and opens its own (0.12)
+INSERT INTO kpi.indicator (code, name, owner, agg, bands) VALUES ('t.returns', '退货额', 'eve', 'sum', 'amber 0.9, green 1');
+INSERT INTO kpi.alert_rule (indicator_id) VALUES (kpi.indicator_id('t.returns'));
+SELECT count(kpi.set_target('t.returns', s, '2026-09', '>= 100')) AS targets FROM unnest('{co.n.a,co.s,co.n.b}'::text[]) s;
+-- (judged in the writer's transaction: one statement, one cycle)
+SELECT count(kpi.record('t.returns', s, 10, '2026-09-10')) AS recorded FROM unnest('{co.n.a,co.s}'::text[]) s;
+SELECT indicator, assignee, state, alerts, keys FROM kpi.incident WHERE indicator = 't.returns';
+SELECT count(*) FILTER (WHERE e.note IS NULL) AS incidents_raised, count(*) FILTER (WHERE e.note LIKE 'in incident%') AS joined
+FROM kpi.alert_event e JOIN kpi.alert a ON a.id = e.alert_id
+WHERE a.indicator_id = kpi.indicator_id('t.returns') AND e.kind = 'raise';
+SELECT kpi.record('t.returns', 'co.n.b', 10, '2026-09-12') > 0 AS b_later;
+SELECT indicator, alerts, keys FROM kpi.incident WHERE indicator = 't.returns' ORDER BY incident_id;
+-- ... but not past a consumer limited to some scopes: with a role that
+-- sees the south only, the south's problem keeps an incident it can claim
+CREATE ROLE kpi_south_bot;
+INSERT INTO kpi.scope_member (role, scope_id) VALUES ('kpi_south_bot', kpi.scope_id('co.s'));
+SELECT count(kpi.set_target('t.returns', s, '2026-08', '>= 100')) AS targets FROM unnest('{co.n.a,co.s,co.n.b}'::text[]) s;
+SELECT count(kpi.record('t.returns', s, 10, '2026-08-10')) AS recorded FROM unnest('{co.n.a,co.s,co.n.b}'::text[]) s;
+SELECT alerts, keys FROM kpi.incident WHERE indicator = 't.returns' AND keys LIKE '%2026-08%' ORDER BY incident_id;
+DELETE FROM kpi.scope_member WHERE role = 'kpi_south_bot';
+DROP ROLE kpi_south_bot;
+DELETE FROM kpi.alert WHERE indicator_id = kpi.indicator_id('t.returns');
+DELETE FROM kpi.alert_rule WHERE indicator_id = kpi.indicator_id('t.returns');
+
 -- evaluation errors and rights
 SELECT kpi.evaluate(NULL);
 SELECT kpi.evaluate('infinity');

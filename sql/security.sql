@@ -165,6 +165,7 @@ SELECT count(*) AS drift FROM kpi.verify();
 SELECT a.id AS alert_c FROM kpi.alert a WHERE a.scope_id = kpi.scope_id('sec.s.c') AND a.state = 'open' \gset
 SELECT a.id AS alert_b FROM kpi.alert a WHERE a.scope_id = kpi.scope_id('sec.n.b') AND a.state = 'open' \gset
 SET ROLE sec_region;
+-- (one delivery: the two branches' problems, raised in one cycle, are one incident)
 SELECT s.code, c.claimed_by FROM kpi.alert_claim('north-bot', 10) c JOIN kpi.scope s ON s.id = c.scope_id ORDER BY 1;
 SELECT public.kpi_try(format('SELECT kpi.alert_ack(%s, %L)', :alert_c, 'north'));
 SELECT public.kpi_try(format('SELECT kpi.alert_resolve(%s, %L)', :alert_c, 'north'));

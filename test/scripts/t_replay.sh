@@ -15,7 +15,9 @@
 # tells the person it goes to).  It proves:
 #   * one problem reaches each assignee once: no incident is notified
 #     twice in one load (escalations go to the next person, a worse alert
-#     joining an incident is news);
+#     joining an incident is news), no load tells one person twice of one
+#     indicator, and no load sends more notifications, escalations aside,
+#     than the distinct (indicator, owner) problems it raised;
 #   * no false alarm: no status alert of a cumulative (sum, count)
 #     indicator raised on attainment while its period ran (the quarter's
 #     first month against the whole quarter's goal), for a period whose
@@ -180,12 +182,13 @@ WHERE a.kind = 'status' AND i.agg IN ('sum', 'count')
 -- the false alarms proper: raised on attainment while the period ran
 CREATE TEMP VIEW false_alarm_attainment AS SELECT * FROM false_alarm WHERE basis = 'attainment';"
 summary_sql="
-SELECT format('%s alerts, %s notifications (%s NOTIFYs) for %s incidents opened, %s false alarms (raised on attainment while the period ran, ended green), %s more raised behind pace that ended green, %s of 12 loads notify more than the (indicator, owner) problems they raised, %s tell one person twice of one indicator, %s incidents told twice in one load',
+SELECT format('%s alerts, %s notifications (%s NOTIFYs) for %s incidents opened, %s false alarms (raised on attainment while the period ran, ended green), %s more raised behind pace that ended green, %s of 12 loads notify more than the (indicator, owner) problems they raised (%s escalations aside), %s tell one person twice of one indicator, %s incidents told twice in one load',
               (SELECT count(*) FROM kpi.alert), (SELECT sum(notified) FROM public.load),
               (SELECT sum(listened) FROM public.load), (SELECT sum(opened) FROM public.load),
               (SELECT count(*) FROM false_alarm_attainment),
               (SELECT count(*) FROM false_alarm WHERE basis = 'pace'),
               (SELECT count(*) FROM public.load WHERE notified > problems),
+              (SELECT count(*) FROM public.load WHERE notified - escalated > problems),
               (SELECT count(*) FROM public.load WHERE notified > told),
               (SELECT sum(twice) FROM public.load));"
 
@@ -312,11 +315,17 @@ twice=$(psql_q -d $db -At -c "SELECT sum(twice) FROM public.load")
 unheard=$(psql_q -d $db -At -c "SELECT count(*) FROM public.load WHERE notified <> listened")
 false_alarms=$(psql_q -d $db -At -c "$false_alarms_sql" -c "SELECT count(*) FROM false_alarm_attainment" | tail -1)
 missed=$(grep -c '^MISSED' "$work/incidents" || true)
+told_twice=$(psql_q -d $db -At -c "SELECT count(*) FROM public.load WHERE notified > told")
+# escalations tell the next person of a problem already raised: the other
+# notifications of a load are at most its (indicator, owner) problems
+over=$(psql_q -d $db -At -c "SELECT count(*) FROM public.load WHERE notified - escalated > problems")
 
 rc=0
 [ "$twice" = 0 ] || { echo "FAIL: $twice incidents were told the same thing twice in one load"; rc=1; }
 [ "$unheard" = 0 ] || { echo "FAIL: in $unheard loads the incidents notified differ from the NOTIFYs a listener got"; rc=1; }
 [ "$false_alarms" = 0 ] || { echo "FAIL: $false_alarms false alarms (raised on attainment while the period ran)"; rc=1; }
+[ "$told_twice" = 0 ] || { echo "FAIL: in $told_twice loads a person was told twice of one indicator"; rc=1; }
+[ "$over" = 0 ] || { echo "FAIL: in $over loads the notifications other than escalations outnumber the (indicator, owner) problems raised"; rc=1; }
 [ "$missed" = 0 ] || { echo "FAIL: $missed incident months without an alert in their own load"; rc=1; }
 [ "$verify" = 0 ] || { echo "FAIL: kpi.verify() reports $verify problems after the final kpi.evaluate()"; rc=1; }
 exit $rc

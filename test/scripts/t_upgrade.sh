@@ -104,6 +104,16 @@ defs kpi_upgrade_fresh > "$work/defs.fresh"
 defs kpi_upgrade_old > "$work/defs.old"
 diff "$work/defs.fresh" "$work/defs.old" || { echo "upgraded definitions differ from a fresh install"; exit 1; }
 
+# initial privileges (what pg_dump leaves to CREATE EXTENSION): the same
+initprivs() {
+    psql_q -At -d "$1" -c "
+        SELECT pg_describe_object(classoid, objoid, objsubid) || ' ' || initprivs::text
+        FROM pg_init_privs WHERE privtype = 'e' ORDER BY 1"
+}
+initprivs kpi_upgrade_fresh > "$work/initprivs.fresh"
+initprivs kpi_upgrade_old > "$work/initprivs.old"
+diff "$work/initprivs.fresh" "$work/initprivs.old" || { echo "upgraded initial privileges differ from a fresh install"; exit 1; }
+
 # the data written at the oldest release is still there and still reads the same
 got=$(psql_q -At -d kpi_upgrade_old -c "SELECT string_agg(p || '|' || g || '|' || b, ';' ORDER BY p) FROM user_data")
 want='2026-Q1|>= 1200 from 1000|amber 0.8, green 1;2026-W53|95 .. 105|green 1'
@@ -123,6 +133,18 @@ dumped=$("$BINDIR/pg_dump" -d kpi_upgrade_grant 2>/dev/null | grep -c 'ON TABLE 
 psql_q -d postgres -c "DROP DATABASE kpi_upgrade_grant" -c "DROP ROLE kpi_upgrade_reader"
 [ "$got $dumped" = "true false 1" ] ||
     { echo "a grant on kpi.measurement across 0.11 (on it, on its partition, in pg_dump): $got $dumped, want true false 1"; exit 1; }
+
+# a grant on a view the 0.7 migration made again (kpi.scorecard), given
+# before it: written out by pg_dump after the upgrade to the newest
+psql_q -d postgres -c "DROP DATABASE IF EXISTS kpi_upgrade_grant" -c "CREATE DATABASE kpi_upgrade_grant" \
+    -c "DROP ROLE IF EXISTS kpi_upgrade_reader" -c "CREATE ROLE kpi_upgrade_reader"
+psql_q -d kpi_upgrade_grant -c "CREATE EXTENSION kpi VERSION '0.6'" \
+    -c "GRANT SELECT ON kpi.scorecard TO kpi_upgrade_reader" -c "ALTER EXTENSION kpi UPDATE TO '$newest'"
+got=$(psql_q -At -d kpi_upgrade_grant -c "SELECT has_table_privilege('kpi_upgrade_reader', 'kpi.scorecard', 'SELECT')::text")
+dumped=$("$BINDIR/pg_dump" -d kpi_upgrade_grant 2>/dev/null | grep -c 'ON TABLE kpi.scorecard TO kpi_upgrade_reader' || true)
+psql_q -d postgres -c "DROP DATABASE kpi_upgrade_grant" -c "DROP ROLE kpi_upgrade_reader"
+[ "$got $dumped" = "true 1" ] ||
+    { echo "a grant on kpi.scorecard from 0.6 to $newest (kept, in pg_dump): $got $dumped, want true 1"; exit 1; }
 
 for db in kpi_upgrade_fresh kpi_upgrade_old; do psql_q -d postgres -c "DROP DATABASE $db"; done
 echo "upgrade $oldest -> $newest equals a fresh $newest install ($(wc -l < "$work/members.fresh") objects, $(wc -l < "$work/defs.fresh") definitions compared); data kept"
