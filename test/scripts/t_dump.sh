@@ -75,12 +75,13 @@ VALUES (kpi.indicator_id('mfg.output'), kpi.scope_id('hq.south'), '2027-01-01 00
 -- a late correction
 SELECT kpi.record('market.ad_spend', 'hq.north', -120, '2026-12-20 10:00+08', '广告费退回冲减');
 -- the alert queue at work: four claimed (the fourth keeps its lease for the
--- whole test), one acked, one resolved, one acked and then resolved;
--- escalations that were due two days later
+-- whole test), one acked, one resolved, one acked and then resolved (none
+-- of the second quarter's, which the review below takes up); escalations
+-- that were due two days later
 SELECT count(*) FROM kpi.alert_claim('t_dump', 4, '1 hour');
 SELECT (array_agg(id ORDER BY id))[1] AS a1, (array_agg(id ORDER BY id))[2] AS a2,
        (array_agg(id ORDER BY id))[3] AS a3
-FROM kpi.alert WHERE claimed_by = 't_dump' \gset
+FROM kpi.alert WHERE claimed_by = 't_dump' AND period::text <> '2026-Q2' \gset
 SELECT kpi.alert_ack(:a1, 'alice', '在查');
 SELECT kpi.alert_resolve(:a2, 'bob', '数据延迟，误报');
 SELECT kpi.alert_ack(:a3, 'carol');
