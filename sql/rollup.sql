@@ -319,6 +319,62 @@ WHERE code = 'rt.inventory';
 SELECT code, actual FROM kpi.rollup('2026-W14') WHERE code = 'rt.inventory';
 SELECT code, actual FROM kpi.rollup('2026-Q1', 'rt_org.north') WHERE code = 'rt.inventory';
 
+-- ---------------------------------------------------------------------
+-- Under one indicator (0.13): kpi.rollup(p, scope, indicator) scores it
+-- and everything below it, depth counted from it, reading only their
+-- rows; each row equals the whole tree's (a node's score depends on its
+-- subtree alone).  NULL: the whole tree.  An unknown or retired
+-- indicator is an error; a cycle below it is found as in the whole tree.
+-- ---------------------------------------------------------------------
+SELECT repeat('  ', r.depth) || r.code AS node, round(r.actual::numeric, 4) AS actual,
+       round(r.score::numeric, 4) AS score, r.status, round(r.coverage::numeric, 4) AS coverage
+FROM kpi.rollup('2026-01', NULL, 'rt.ops') WITH ORDINALITY r ORDER BY r.ordinality;
+SELECT count(*) AS subtree_rows,
+       count(*) FILTER (WHERE f.indicator_id IS NULL
+                        OR (f.actual, f.target, f.attainment, f.score, f.status, f.coverage)
+                           IS DISTINCT FROM (u.actual, u.target, u.attainment, u.score, u.status, u.coverage))
+           AS different_from_whole_tree
+FROM unnest('{2026-01,2026-Q1,2026-W05,2026-06}'::kpi.period[]) p
+CROSS JOIN (VALUES (NULL), ('rt_org'), ('rt_org.north'), ('rt_org.south')) s(scope)
+CROSS JOIN kpi.indicator i
+CROSS JOIN LATERAL kpi.rollup(p, s.scope, i.code) u
+LEFT JOIN LATERAL (SELECT * FROM kpi.rollup(p, s.scope) w
+                   WHERE w.indicator_id OPERATOR(pg_catalog.=) u.indicator_id) f ON true
+WHERE i.lifecycle <> 'retired' AND i.code LIKE 'rt.%';
+SELECT (SELECT count(*) FROM kpi.rollup('2026-01', NULL, NULL)) =
+       (SELECT count(*) FROM kpi.rollup('2026-01')) AS null_is_the_whole_tree;
+SAVEPOINT unknown_indicator;
+SELECT * FROM kpi.rollup('2026-01', NULL, 'rt.nothing');
+ROLLBACK TO SAVEPOINT unknown_indicator;
+SAVEPOINT retired_indicator;
+SELECT * FROM kpi.rollup('2026-01', NULL, 'rt.legacy');
+ROLLBACK TO SAVEPOINT retired_indicator;
+SAVEPOINT cycle_below;
+ALTER TABLE kpi.link DISABLE TRIGGER link_check;
+INSERT INTO kpi.link (parent_id, child_id)
+VALUES (kpi.indicator_id('rt.revenue'), kpi.indicator_id('rt.finance'));
+SELECT count(*) FROM kpi.rollup('2026-01', NULL, 'rt.finance');
+ROLLBACK TO SAVEPOINT cycle_below;
+SELECT count(*) AS rows_beside_the_cycle FROM kpi.rollup('2026-01', NULL, 'rt.ops');
+-- In a tree of a few hundred indicators a small subtree's rows are read
+-- indicator by indicator (the primary key), not the whole period's: the
+-- same rows come out.
+SAVEPOINT big_tree;
+INSERT INTO kpi.indicator (code, name) SELECT 'rt.x' || i, 'Filler ' || i FROM generate_series(1, 300) i;
+SELECT count(*) AS subtree_rows,
+       count(*) FILTER (WHERE f.indicator_id IS NULL
+                        OR (f.actual, f.target, f.attainment, f.score, f.status, f.coverage)
+                           IS DISTINCT FROM (u.actual, u.target, u.attainment, u.score, u.status, u.coverage))
+           AS different_from_whole_tree
+FROM unnest('{2026-01,2026-Q1,2026-W05,2026-W14}'::kpi.period[]) p
+CROSS JOIN (VALUES (NULL), ('rt_org'), ('rt_org.north')) s(scope)
+CROSS JOIN kpi.indicator i
+CROSS JOIN LATERAL kpi.rollup(p, s.scope, i.code) u
+LEFT JOIN LATERAL (SELECT * FROM kpi.rollup(p, s.scope) w
+                   WHERE w.indicator_id OPERATOR(pg_catalog.=) u.indicator_id) f ON true
+WHERE i.lifecycle <> 'retired' AND i.code LIKE 'rt.%' AND i.code NOT LIKE 'rt.x%';
+ROLLBACK TO SAVEPOINT big_tree;
+
 -- With a second top-level scope the organisation has no scope of its own
 -- to hold its targets: NULL merges every scope's data (revenue 250 + 40)
 -- and scores nothing.  Name the scope to use its targets.

@@ -14,7 +14,8 @@
  *	3. kpi.link: the edges between them, turned into child lists sorted by
  *	   code without a sort (see load_links).
  *	4. kpi.actual rows of the period: their tallies merged per indicator
- *	   (rows of scopes outside the chosen subtree are skipped in C).
+ *	   (rows of scopes outside the chosen subtree are skipped in C; under
+ *	   one indicator of a large tree only its subtree's rows are read).
  *	5. kpi.measurement rows of the period, only for indicators that do not
  *	   keep the period's grain in kpi.actual: summarised into tallies in C.
  *	6. kpi.target rows of the period at the target scope.
@@ -53,6 +54,13 @@
 #include "kpi.h"
 
 PG_FUNCTION_INFO_V1(kpi_rollup);
+
+/*
+ * A subtree's rows are read by indicator when it holds at most one in this
+ * many of the tree's indicators (an indicator has rows for some tens of
+ * periods, of which the scan by indicator passes over every one).
+ */
+#define ROLLUP_SUBTREE_SHARE 32
 
 /* Rows fetched from a cursor at a time. */
 #define ROLLUP_FETCH 10000
@@ -160,6 +168,11 @@ typedef struct RollupState
 	idmap_hash *node_index;		/* indicator id -> index */
 	RollupEdge *children;
 
+	/* kpi.rollup(p, scope, indicator): the subtree under one node */
+	int			under;			/* its index, or -1 for the whole tree */
+	bool	   *in_tree;		/* by node index: under it (or it) */
+	bool		read_subtree;	/* read its rows by indicator, not the period's */
+
 	/* output order */
 	int			nvisits;
 	RollupVisit *visits;
@@ -211,8 +224,10 @@ static SPIPlanPtr plan_scopes = NULL;
 static SPIPlanPtr plan_indicators = NULL;
 static SPIPlanPtr plan_links = NULL;
 static SPIPlanPtr plan_actuals = NULL;
+static SPIPlanPtr plan_actuals_of = NULL;
 static SPIPlanPtr plan_measurements = NULL;
 static SPIPlanPtr plan_targets = NULL;
+static SPIPlanPtr plan_targets_of = NULL;
 
 /*
  * Prepare the statements.  kpi_plans_check() has dropped them if the
@@ -259,6 +274,12 @@ prepare_plans(Oid period_type)
 		"SELECT a.indicator_id, a.scope_id, a.tally FROM kpi.actual a "
 		"WHERE a.period OPERATOR(kpi.=) $1",
 		1, types, CURSOR_OPT_NO_SCROLL);
+	/* a subtree's indicators: through the primary key, indicator by indicator */
+	types[1] = INT8ARRAYOID;
+	kpi_prepare_into(&plan_actuals_of,
+		"SELECT a.indicator_id, a.scope_id, a.tally FROM kpi.actual a "
+		"WHERE a.indicator_id OPERATOR(pg_catalog.=) ANY ($2) AND a.period OPERATOR(kpi.=) $1",
+		2, types, CURSOR_OPT_NO_SCROLL);
 
 	types[0] = INT8ARRAYOID;
 	types[1] = TIMESTAMPTZOID;
@@ -276,6 +297,12 @@ prepare_plans(Oid period_type)
 		"SELECT t.indicator_id, t.goal FROM kpi.target t "
 		"WHERE t.scope_id OPERATOR(pg_catalog.=) $1 AND t.period OPERATOR(kpi.=) $2",
 		2, types, CURSOR_OPT_NO_SCROLL);
+	types[2] = INT8ARRAYOID;
+	kpi_prepare_into(&plan_targets_of,
+		"SELECT t.indicator_id, t.goal FROM kpi.target t "
+		"WHERE t.indicator_id OPERATOR(pg_catalog.=) ANY ($3) "
+		"  AND t.scope_id OPERATOR(pg_catalog.=) $1 AND t.period OPERATOR(kpi.=) $2",
+		3, types, CURSOR_OPT_NO_SCROLL);
 }
 
 /*
@@ -693,6 +720,65 @@ load_links(RollupState *st)
 	pfree(load.rows);
 }
 
+/*
+ * kpi.rollup(p, scope, indicator): find the indicator (it must be loaded,
+ * that is, known and not retired) and mark it and every indicator below
+ * it, so that only their rows are read and only they are scored.  A node's
+ * score depends on its subtree alone, so each comes out as in the whole
+ * tree.
+ */
+static void
+find_subtree(RollupState *st, text *code)
+{
+	char	   *c = text_to_cstring(code);
+	int		   *stack;
+	int			sp = 0;
+	int			size = 0;
+	int			i;
+
+	st->under = -1;
+	for (i = 0; i < st->n; i++)
+		if (strcmp(st->nodes[i].code, c) == 0)
+			st->under = i;
+	if (st->under < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown or retired indicator code: \"%s\"", c),
+				 errhint("The indicators are listed in kpi.indicator; a retired one is not scored.")));
+	st->in_tree = MemoryContextAllocZero(st->cxt, sizeof(bool) * Max(st->n, 1));
+	stack = palloc(sizeof(int) * Max(st->n, 1));
+	st->in_tree[st->under] = true;
+	stack[sp++] = st->under;
+	while (sp > 0)
+	{
+		const RollupNode *node = &st->nodes[stack[--sp]];
+		int			k;
+
+		for (k = 0; k < node->nchildren; k++)
+		{
+			int			child = st->children[node->child_start + k].node;
+
+			if (!st->in_tree[child])
+			{
+				st->in_tree[child] = true;
+				stack[sp++] = child;
+			}
+		}
+	}
+	pfree(stack);
+
+	/*
+	 * Read the subtree's rows indicator by indicator (the primary key of
+	 * kpi.actual leads with it, and holds every period of the indicator)
+	 * only when the subtree is a small part of the tree; otherwise the
+	 * period's rows, as for the whole tree, skipping the others in C.
+	 */
+	for (i = 0; i < st->n; i++)
+		if (st->in_tree[i])
+			size++;
+	st->read_subtree = (int64) size * ROLLUP_SUBTREE_SHARE <= st->n;
+}
+
 /* ---------------------------------------------------------------------
  * Actuals and targets
  * ---------------------------------------------------------------------
@@ -707,7 +793,7 @@ actual_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 								  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
 	RollupNode *node;
 
-	if (i < 0)
+	if (i < 0 || (st->under >= 0 && !st->in_tree[i]))
 		return;
 	node = &st->nodes[i];
 	/* Only indicators that keep the grain have rows for it; stale rows of a
@@ -781,11 +867,26 @@ load_actuals(RollupState *st, KpiPeriod p)
 	int			nids = 0;
 	int			i;
 
-	for_each_row(st, plan_actuals, &arg, NULL, actual_row, NULL);
-
 	ids = palloc(sizeof(Datum) * Max(st->n, 1));
+	if (st->under < 0 || !st->read_subtree)
+		for_each_row(st, plan_actuals, &arg, NULL, actual_row, NULL);
+	else
+	{
+		Datum		args[2];
+
+		for (i = 0; i < st->n; i++)
+			if (st->in_tree[i] && st->nodes[i].keeps_grain)
+				ids[nids++] = Int64GetDatum(st->nodes[i].id);
+		args[0] = arg;
+		args[1] = PointerGetDatum(construct_array(ids, nids, INT8OID, sizeof(int64),
+												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		if (nids > 0)
+			for_each_row(st, plan_actuals_of, args, NULL, actual_row, NULL);
+		nids = 0;
+	}
+
 	for (i = 0; i < st->n; i++)
-		if (!st->nodes[i].keeps_grain)
+		if (!st->nodes[i].keeps_grain && (st->under < 0 || st->in_tree[i]))
 			ids[nids++] = Int64GetDatum(st->nodes[i].id);
 	if (nids > 0)
 	{
@@ -832,17 +933,36 @@ target_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 	st->nodes[i].has_goal = true;
 }
 
-/* Load the goals set for the period at the target scope, if there is one. */
+/*
+ * Load the goals set for the period at the target scope, if there is one
+ * (under one indicator, its subtree's).
+ */
 static void
 load_targets(RollupState *st, KpiPeriod p)
 {
-	Datum		args[2];
+	Datum		args[3];
+	Datum	   *ids;
+	int			nids = 0;
+	int			i;
 
 	if (!st->has_target_scope)
 		return;
 	args[0] = Int64GetDatum(st->target_scope);
 	args[1] = KpiPeriodGetDatum(p);
-	for_each_row(st, plan_targets, args, NULL, target_row, NULL);
+	if (st->under < 0 || !st->read_subtree)
+	{
+		for_each_row(st, plan_targets, args, NULL, target_row, NULL);
+		return;
+	}
+	/* under one indicator: its subtree's goals only */
+	ids = palloc(sizeof(Datum) * Max(st->n, 1));
+	for (i = 0; i < st->n; i++)
+		if (st->in_tree[i])
+			ids[nids++] = Int64GetDatum(st->nodes[i].id);
+	args[2] = PointerGetDatum(construct_array(ids, nids, INT8OID, sizeof(int64),
+											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	for_each_row(st, plan_targets_of, args, NULL, target_row, NULL);
+	pfree(ids);
 }
 
 /* ---------------------------------------------------------------------
@@ -942,7 +1062,7 @@ cycle_error(const RollupNode *node)
 
 /*
  * Walk the tree depth-first from the roots (indicators without a parent),
- * roots and children in code order.  A node is recorded for output when
+ * roots and children in code order; under one indicator, from it alone.  A node is recorded for output when
  * first reached, with its depth then, and scored when all its children are
  * (post-order).  The walk keeps its own stack, so a deep tree cannot
  * overflow the C stack; every node and link is handled once.
@@ -966,7 +1086,7 @@ walk_tree(RollupState *st)
 	{
 		int			sp = 0;
 
-		if (st->nodes[r].nparents > 0)
+		if (st->under >= 0 ? r != st->under : st->nodes[r].nparents > 0)
 			continue;
 		st->nodes[r].mark = NODE_OPEN;
 		st->visits[st->nvisits].node = r;
@@ -1009,8 +1129,8 @@ walk_tree(RollupState *st)
 		}
 	}
 
-	/* A node no root reaches lies on a cycle. */
-	if (st->nvisits < st->n)
+	/* A node no root reaches lies on a cycle (under one node: off the walk). */
+	if (st->under < 0 && st->nvisits < st->n)
 		for (r = 0; r < st->n; r++)
 			if (st->nodes[r].mark == NODE_NEW)
 				cycle_error(&st->nodes[r]);
@@ -1060,6 +1180,8 @@ emit_rows(RollupState *st, FunctionCallInfo fcinfo)
  * not retired, once, in depth-first pre-order from the roots, with its
  * actual, target, attainment, score, status and coverage for period p over
  * the scope's subtree (NULL: the whole organisation).  p NULL: no rows.
+ * kpi.rollup(p, scope, indicator) (0.13): the same for one indicator and
+ * everything below it, depth counted from it; indicator NULL: every one.
  */
 Datum
 kpi_rollup(PG_FUNCTION_ARGS)
@@ -1087,6 +1209,9 @@ kpi_rollup(PG_FUNCTION_ARGS)
 	load_scopes(&st, scope_code);
 	load_indicators(&st, p);
 	load_links(&st);
+	st.under = -1;
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+		find_subtree(&st, PG_GETARG_TEXT_PP(2));
 	load_actuals(&st, p);
 	load_targets(&st, p);
 
