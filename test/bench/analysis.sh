@@ -7,9 +7,10 @@
 # the regions).  The indicators form a tree: one root, N/20 groups of 20
 # leaves (sum, avg, last and ratio in turn).  Times (median of 5 after a
 # warm-up, JIT off):
-#   * one kpi.explain of a leaf (the company's gap by region) and of the
-#     root (its score by group), and the same leaf split by hand in plain
-#     SQL (each region's subtree summed against its target) for the ratio;
+#   * one kpi.explain of a leaf (the company's gap by region), of the
+#     root (its score by group) and of a group (its leaves' score points),
+#     and the same leaf split by hand in plain SQL (each region's subtree
+#     summed against its target) for the ratio;
 #   * one kpi.root_cause of the root;
 #   * kpi.forecast of every key with a 2026-Q3 target (N x 10) in one
 #     statement, as of 2026-08-15.
@@ -119,6 +120,7 @@ FROM v JOIN kpi.target t ON t.scope_id = kpi.scope_id(v.code) AND t.indicator_id
 e_leaf=$(bench_timed $db off "SELECT * FROM kpi.explain('$leaf', 'hq', '2026-Q2')")
 e_plain=$(bench_timed $db off "$plain")
 e_root=$(bench_timed $db off "SELECT * FROM kpi.explain('b.root', 'hq', '2026-Q2')")
+e_group=$(bench_timed $db off "SELECT * FROM kpi.explain('b.g1', 'hq', '2026-Q2')")
 rc=$(bench_timed $db off "SELECT * FROM kpi.root_cause('b.root', 'hq', '2026-Q2')")
 keys=$(psql_ -d $db -At -c "SELECT count(*) FROM kpi.target WHERE period::text = '2026-Q3'")
 t0=$(date +%s%N)
@@ -129,6 +131,7 @@ printf '%-62s %10s\n' "kpi.explain of a ratio leaf (9 regions, rate/mix against 
 printf '%-62s %10s   (kpi.explain / plain: %s)\n' "  plain SQL: the regions' ratio gaps by hand, no split" "$e_plain" \
        "$(awk "BEGIN { printf \"%.1fx\", $e_leaf / $e_plain }")"
 printf '%-62s %10s\n' "kpi.explain of the root ($(( n / 20 > 0 ? n / 20 : 1 )) groups, its score by group)" "$e_root"
+printf '%-62s %10s\n' "kpi.explain of a group (its 20 leaves' score points)" "$e_group"
 printf '%-62s %10s\n' "kpi.root_cause of the root" "$rc"
 printf '%-62s %10s   (%s keys, %s ms per key)\n' "kpi.forecast of every 2026-Q3 key, one statement (one run)" "$fc" "$keys" \
        "$(awk "BEGIN { printf \"%.2f\", $fc / $keys }")"
