@@ -329,18 +329,24 @@ SELECT code, actual FROM kpi.rollup('2026-Q1', 'rt_org.north') WHERE code = 'rt.
 SELECT repeat('  ', r.depth) || r.code AS node, round(r.actual::numeric, 4) AS actual,
        round(r.score::numeric, 4) AS score, r.status, round(r.coverage::numeric, 4) AS coverage
 FROM kpi.rollup('2026-01', NULL, 'rt.ops') WITH ORDINALITY r ORDER BY r.ordinality;
-SELECT count(*) AS subtree_rows,
-       count(*) FILTER (WHERE f.indicator_id IS NULL
-                        OR (f.actual, f.target, f.attainment, f.score, f.status, f.coverage)
-                           IS DISTINCT FROM (u.actual, u.target, u.attainment, u.score, u.status, u.coverage))
-           AS different_from_whole_tree
-FROM unnest('{2026-01,2026-Q1,2026-W05,2026-06}'::kpi.period[]) p
-CROSS JOIN (VALUES (NULL), ('rt_org'), ('rt_org.north'), ('rt_org.south')) s(scope)
-CROSS JOIN kpi.indicator i
-CROSS JOIN LATERAL kpi.rollup(p, s.scope, i.code) u
-LEFT JOIN LATERAL (SELECT * FROM kpi.rollup(p, s.scope) w
-                   WHERE w.indicator_id OPERATOR(pg_catalog.=) u.indicator_id) f ON true
-WHERE i.lifecycle <> 'retired' AND i.code LIKE 'rt.%';
+-- every rt indicator's subtree against the whole tree, for each period
+-- and scope given: rows and how many differ
+CREATE FUNCTION pg_temp.subtrees(ps kpi.period[], scopes text[])
+RETURNS TABLE (subtree_rows bigint, different_from_whole_tree bigint)
+LANGUAGE sql AS $$
+    SELECT count(*),
+           count(*) FILTER (WHERE f.indicator_id IS NULL
+                            OR (f.actual, f.target, f.attainment, f.score, f.status, f.coverage)
+                               IS DISTINCT FROM (u.actual, u.target, u.attainment, u.score, u.status, u.coverage))
+    FROM unnest(ps) p
+    CROSS JOIN unnest(scopes || ARRAY[NULL]) s(scope)
+    CROSS JOIN kpi.indicator i
+    CROSS JOIN LATERAL kpi.rollup(p, s.scope, i.code) u
+    LEFT JOIN LATERAL (SELECT * FROM kpi.rollup(p, s.scope) w
+                       WHERE w.indicator_id OPERATOR(pg_catalog.=) u.indicator_id) f ON true
+    WHERE i.lifecycle <> 'retired' AND i.code ~ '^rt\.' AND i.code !~ '^rt\.x'
+$$;
+SELECT * FROM pg_temp.subtrees('{2026-01,2026-Q1,2026-W05,2026-06}', '{rt_org,rt_org.north,rt_org.south}');
 SELECT (SELECT count(*) FROM kpi.rollup('2026-01', NULL, NULL)) =
        (SELECT count(*) FROM kpi.rollup('2026-01')) AS null_is_the_whole_tree;
 SAVEPOINT unknown_indicator;
@@ -361,18 +367,7 @@ SELECT count(*) AS rows_beside_the_cycle FROM kpi.rollup('2026-01', NULL, 'rt.op
 -- same rows come out.
 SAVEPOINT big_tree;
 INSERT INTO kpi.indicator (code, name) SELECT 'rt.x' || i, 'Filler ' || i FROM generate_series(1, 300) i;
-SELECT count(*) AS subtree_rows,
-       count(*) FILTER (WHERE f.indicator_id IS NULL
-                        OR (f.actual, f.target, f.attainment, f.score, f.status, f.coverage)
-                           IS DISTINCT FROM (u.actual, u.target, u.attainment, u.score, u.status, u.coverage))
-           AS different_from_whole_tree
-FROM unnest('{2026-01,2026-Q1,2026-W05,2026-W14}'::kpi.period[]) p
-CROSS JOIN (VALUES (NULL), ('rt_org'), ('rt_org.north')) s(scope)
-CROSS JOIN kpi.indicator i
-CROSS JOIN LATERAL kpi.rollup(p, s.scope, i.code) u
-LEFT JOIN LATERAL (SELECT * FROM kpi.rollup(p, s.scope) w
-                   WHERE w.indicator_id OPERATOR(pg_catalog.=) u.indicator_id) f ON true
-WHERE i.lifecycle <> 'retired' AND i.code LIKE 'rt.%' AND i.code NOT LIKE 'rt.x%';
+SELECT * FROM pg_temp.subtrees('{2026-01,2026-Q1,2026-W05,2026-W14}', '{rt_org,rt_org.north}');
 ROLLBACK TO SAVEPOINT big_tree;
 
 -- With a second top-level scope the organisation has no scope of its own
