@@ -2,11 +2,11 @@
 --
 --   * kpi.rollup(p, scope, indicator): the indicator tree scored under one
 --     indicator (it and everything below it), reading only that subtree's
---     kpi.actual rows.  A node's score depends on its subtree alone, so
---     every row equals the whole tree's.
+--     kpi.actual rows when it is a small part of the tree.  A node's score
+--     depends on its subtree alone, so every row equals the whole tree's.
 --   * kpi.explain: the indicator-tree part scores the explained node's
 --     subtree instead of the whole tree, so explaining a node reads its
---     own leaves' rows (a group of 20 leaves at 10,000 indicators: 2,000
+--     own leaves' rows (a group of 20 leaves at 10,000 indicators: 1,800
 --     rows instead of 1,000,000), and kpi.root_cause, which explains each
 --     node of its path, scores the whole tree once, not once per level.
 \echo Use "ALTER EXTENSION kpi UPDATE TO '0.13'" to load this file. \quit
