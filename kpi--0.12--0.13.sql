@@ -9,6 +9,9 @@
 --     own leaves' rows (a group of 20 leaves at 10,000 indicators: 1,800
 --     rows instead of 1,000,000), and kpi.root_cause, which explains each
 --     node of its path, scores the whole tree once, not once per level.
+--   * kpi.forecast (and what it calls) is parallel safe, and so is
+--     kpi.visible_scopes(): a statement that forecasts many keys runs them
+--     in parallel workers.
 \echo Use "ALTER EXTENSION kpi UPDATE TO '0.13'" to load this file. \quit
 
 -- ---------------------------------------------------------------------
@@ -209,3 +212,23 @@ BEGIN
     ORDER BY p.ord, p.node COLLATE "C";
 END
 $$;
+
+-- ---------------------------------------------------------------------
+-- 3. Forecasts in parallel workers
+-- ---------------------------------------------------------------------
+
+-- kpi.forecast and the functions it calls only read: no write, no
+-- sequence, no cursor or temporary table, no subtransaction, no state
+-- kept between calls.  A statement that forecasts many keys may then run
+-- them in parallel workers.  In a worker, row-level security calls
+-- kpi.visible_scopes(), which reads the memberships as the owner through
+-- SPI and gives the user id back at once: it runs there as in the leader
+-- (the analysis suite forces both into a worker, for the owner and for a
+-- role that sees one branch), so it is parallel safe too, which also lets
+-- a scoped role's scans of kpi's tables run in parallel.
+ALTER FUNCTION kpi.forecast(text, text, kpi.period, timestamptz) PARALLEL SAFE;
+ALTER FUNCTION kpi.reached(bigint, kpi.agg_kind, bigint[], timestamptz, timestamptz) PARALLEL SAFE;
+ALTER FUNCTION kpi.rolled_up(bigint, kpi.agg_kind, bigint[], kpi.period) PARALLEL SAFE;
+ALTER FUNCTION kpi.planned_share(bigint, bigint, kpi.period, timestamptz, text) PARALLEL SAFE;
+ALTER FUNCTION kpi.kept_indicator(text, kpi.period, text) PARALLEL SAFE;
+ALTER FUNCTION kpi.visible_scopes() PARALLEL SAFE;

@@ -336,4 +336,58 @@ SELECT q, pg_temp.try(q) AS outcome FROM (VALUES
     ($q$SELECT * FROM kpi.suggest_target('an.rev', 'an_co', '2026-Q3', 'percentile', 1.5)$q$),
     ($q$SELECT * FROM kpi.suggest_target('an.rev', 'an_co', NULL)$q$)
 ) v(q);
+
+-- ---------------------------------------------------------------------
+-- 10. Forecasts in parallel workers (0.13).  kpi.forecast is parallel
+-- safe: a statement that forecasts many keys may run them in workers.
+-- Forced into one (force_parallel_mode; debug_parallel_query since 16),
+-- the forecasts are the leader's, for the owner and for a role that sees
+-- one branch (row-level security then calls kpi.visible_scopes() in the
+-- worker), under a hostile search_path.
+-- ---------------------------------------------------------------------
+CREATE FUNCTION pg_temp.forecasts() RETURNS text LANGUAGE sql AS $$
+    SELECT 'SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(f) ORDER BY k.i, s.s, t.at)
+            FROM (VALUES (''an.rev''), (''an.orders''), (''an.margin'')) k(i)
+            CROSS JOIN (VALUES (''an_co''), (''an_co.a''), (''an_co.b''), (''an_co.c'')) s(s)
+            CROSS JOIN (VALUES (''2026-07-20''::timestamptz), (''2026-08-15''), (''2026-09-30 12:00'')) t(at)
+            CROSS JOIN LATERAL kpi.forecast(k.i, s.s, ''2026-Q3'', t.at) f'
+$$;
+-- does the plan of q run in a worker?
+CREATE FUNCTION pg_temp.in_worker(q text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+        IF line ~ 'Gather' THEN
+            RETURN true;
+        END IF;
+    END LOOP;
+    RETURN false;
+END
+$$;
+CREATE FUNCTION pg_temp.parallel(on_ boolean) RETURNS text LANGUAGE sql AS $$
+    SELECT pg_catalog.set_config(CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000
+                                      THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END,
+                                 CASE WHEN on_ THEN 'on' ELSE 'off' END, true)
+$$;
+CREATE ROLE kpi_an_branch;
+GRANT USAGE ON SCHEMA kpi TO kpi_an_branch;
+GRANT SELECT ON ALL TABLES IN SCHEMA kpi TO kpi_an_branch;
+INSERT INTO kpi.scope_member (role, scope_id) VALUES ('kpi_an_branch', kpi.scope_id('an_co.b'));
+SELECT pg_temp.forecasts() AS q \gset
+SET search_path = evil, pg_catalog;
+SELECT jsonb_array_length(x) AS keys_times FROM (:q) v(x);
+:q \gset serial_
+SET ROLE kpi_an_branch;
+:q \gset branch_
+RESET ROLE;
+SELECT pg_temp.parallel(true) IS NOT NULL AS parallel_forced;
+SELECT pg_temp.in_worker(:'q') AS in_worker;
+SELECT x = :'serial_jsonb_agg'::jsonb AS same_in_a_worker FROM (:q) v(x);
+SET ROLE kpi_an_branch;
+SELECT x = :'branch_jsonb_agg'::jsonb AS same_for_the_branch_in_a_worker,
+       x <> :'serial_jsonb_agg'::jsonb AS the_branch_sees_less FROM (:q) v(x);
+RESET ROLE;
+SELECT pg_temp.parallel(false) IS NOT NULL AS parallel_back;
+SET search_path = kpi, public;
 ROLLBACK;

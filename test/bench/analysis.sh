@@ -13,7 +13,8 @@
 #     summed against its target) for the ratio;
 #   * one kpi.root_cause of the root;
 #   * kpi.forecast of every key with a 2026-Q3 target (N x 10) in one
-#     statement, as of 2026-08-15.
+#     statement, as of 2026-08-15, as planned (in parallel workers since
+#     0.13) and with parallel query off.
 # Prints figures and ratios; never fails on speed.  Runs against the
 # cluster bench.sh started.  KPI_BENCH_KEEP=1 keeps the database;
 # KPI_BENCH_FAST=1 loads the measurements with kpi's trigger off and
@@ -123,9 +124,16 @@ e_root=$(bench_timed $db off "SELECT * FROM kpi.explain('b.root', 'hq', '2026-Q2
 e_group=$(bench_timed $db off "SELECT * FROM kpi.explain('b.g1', 'hq', '2026-Q2')")
 rc=$(bench_timed $db off "SELECT * FROM kpi.root_cause('b.root', 'hq', '2026-Q2')")
 keys=$(psql_ -d $db -At -c "SELECT count(*) FROM kpi.target WHERE period::text = '2026-Q3'")
-t0=$(date +%s%N)
-psql_ -d $db -At -c "SET jit = off" -c "SELECT count(f.*) FROM kpi.target t JOIN kpi.indicator i ON i.id = t.indicator_id JOIN kpi.scope s ON s.id = t.scope_id CROSS JOIN LATERAL kpi.forecast(i.code, s.code, t.period, '2026-08-15 12:00+08') f WHERE t.period::text = '2026-Q3'" >/dev/null
-fc=$(( ($(date +%s%N) - t0) / 1000000 ))
+# forecasts: as the planner runs them (in parallel workers since 0.13), and
+# with parallel query off
+forecasts() {
+    local t0
+    t0=$(date +%s%N)
+    psql_ -d $db -At -c "SET jit = off" -c "SET max_parallel_workers_per_gather = $1" -c "SELECT count(f.*) FROM kpi.target t JOIN kpi.indicator i ON i.id = t.indicator_id JOIN kpi.scope s ON s.id = t.scope_id CROSS JOIN LATERAL kpi.forecast(i.code, s.code, t.period, '2026-08-15 12:00+08') f WHERE t.period::text = '2026-Q3'" >/dev/null
+    echo $(( ($(date +%s%N) - t0) / 1000000 ))
+}
+fc=$(forecasts 2)
+fc_serial=$(forecasts 0)
 echo "median ms of 5, JIT off, $n indicators x 100 scopes"
 printf '%-62s %10s\n' "kpi.explain of a ratio leaf (9 regions, rate/mix against target)" "$e_leaf"
 printf '%-62s %10s   (kpi.explain / plain: %s)\n' "  plain SQL: the regions' ratio gaps by hand, no split" "$e_plain" \
@@ -135,4 +143,6 @@ printf '%-62s %10s\n' "kpi.explain of a group (its 20 leaves' score points)" "$e
 printf '%-62s %10s\n' "kpi.root_cause of the root" "$rc"
 printf '%-62s %10s   (%s keys, %s ms per key)\n' "kpi.forecast of every 2026-Q3 key, one statement (one run)" "$fc" "$keys" \
        "$(awk "BEGIN { printf \"%.2f\", $fc / $keys }")"
+printf '%-62s %10s   (parallel / serial: %s)\n' "  the same without parallel workers" "$fc_serial" \
+       "$(awk "BEGIN { printf \"%.2f\", $fc / $fc_serial }")"
 [ -n "${KPI_BENCH_KEEP:-}" ] || psql_ -d postgres -c "DROP DATABASE $db"
