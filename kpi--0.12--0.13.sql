@@ -224,8 +224,8 @@ $$;
 -- kpi.visible_scopes(), which reads the memberships as the owner through
 -- SPI and gives the user id back at once: it runs there as in the leader
 -- (the analysis suite forces both into a worker, for the owner and for a
--- role that sees one branch), so it is parallel safe too, which also lets
--- a scoped role's scans of kpi's tables run in parallel.
+-- role that sees one branch), so it is labelled parallel safe too.  (The
+-- policies' own calls are initplans, run in the leader either way.)
 ALTER FUNCTION kpi.forecast(text, text, kpi.period, timestamptz) PARALLEL SAFE;
 ALTER FUNCTION kpi.reached(bigint, kpi.agg_kind, bigint[], timestamptz, timestamptz) PARALLEL SAFE;
 ALTER FUNCTION kpi.rolled_up(bigint, kpi.agg_kind, bigint[], kpi.period) PARALLEL SAFE;
