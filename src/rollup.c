@@ -1062,10 +1062,11 @@ cycle_error(const RollupNode *node)
 
 /*
  * Walk the tree depth-first from the roots (indicators without a parent),
- * roots and children in code order; under one indicator, from it alone.  A node is recorded for output when
- * first reached, with its depth then, and scored when all its children are
- * (post-order).  The walk keeps its own stack, so a deep tree cannot
- * overflow the C stack; every node and link is handled once.
+ * roots and children in code order; under one indicator, from it alone.
+ * A node is recorded for output when first reached, with its depth then,
+ * and scored when all its children are (post-order).  The walk keeps its
+ * own stack, so a deep tree cannot overflow the C stack; every node and
+ * link is handled once.
  */
 static void
 walk_tree(RollupState *st)
