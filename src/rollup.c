@@ -754,6 +754,7 @@ find_subtree(RollupState *st, text *code)
 		const RollupNode *node = &st->nodes[stack[--sp]];
 		int			k;
 
+		size++;
 		for (k = 0; k < node->nchildren; k++)
 		{
 			int			child = st->children[node->child_start + k].node;
@@ -773,9 +774,6 @@ find_subtree(RollupState *st, text *code)
 	 * only when the subtree is a small part of the tree; otherwise the
 	 * period's rows, as for the whole tree, skipping the others in C.
 	 */
-	for (i = 0; i < st->n; i++)
-		if (st->in_tree[i])
-			size++;
 	st->read_subtree = (int64) size * ROLLUP_SUBTREE_SHARE <= st->n;
 }
 
@@ -783,6 +781,25 @@ find_subtree(RollupState *st, text *code)
  * Actuals and targets
  * ---------------------------------------------------------------------
  */
+
+/*
+ * The ids of the subtree's indicators as an int8[] (with keeping_only, of
+ * those that keep the period's grain in kpi.actual), and their number.
+ */
+static Datum
+subtree_ids(RollupState *st, bool keeping_only, int *count)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * Max(st->n, 1));
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < st->n; i++)
+		if (st->in_tree[i] && (!keeping_only || st->nodes[i].keeps_grain))
+			ids[n++] = Int64GetDatum(st->nodes[i].id);
+	*count = n;
+	return PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
 
 /* Merge one kpi.actual row's tally into its indicator's. */
 static void
@@ -867,24 +884,20 @@ load_actuals(RollupState *st, KpiPeriod p)
 	int			nids = 0;
 	int			i;
 
-	ids = palloc(sizeof(Datum) * Max(st->n, 1));
 	if (st->under < 0 || !st->read_subtree)
 		for_each_row(st, plan_actuals, &arg, NULL, actual_row, NULL);
 	else
 	{
 		Datum		args[2];
+		int			nkept;
 
-		for (i = 0; i < st->n; i++)
-			if (st->in_tree[i] && st->nodes[i].keeps_grain)
-				ids[nids++] = Int64GetDatum(st->nodes[i].id);
 		args[0] = arg;
-		args[1] = PointerGetDatum(construct_array(ids, nids, INT8OID, sizeof(int64),
-												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		if (nids > 0)
+		args[1] = subtree_ids(st, true, &nkept);
+		if (nkept > 0)
 			for_each_row(st, plan_actuals_of, args, NULL, actual_row, NULL);
-		nids = 0;
 	}
 
+	ids = palloc(sizeof(Datum) * Max(st->n, 1));
 	for (i = 0; i < st->n; i++)
 		if (!st->nodes[i].keeps_grain && (st->under < 0 || st->in_tree[i]))
 			ids[nids++] = Int64GetDatum(st->nodes[i].id);
@@ -941,9 +954,7 @@ static void
 load_targets(RollupState *st, KpiPeriod p)
 {
 	Datum		args[3];
-	Datum	   *ids;
-	int			nids = 0;
-	int			i;
+	int			nids;
 
 	if (!st->has_target_scope)
 		return;
@@ -955,14 +966,8 @@ load_targets(RollupState *st, KpiPeriod p)
 		return;
 	}
 	/* under one indicator: its subtree's goals only */
-	ids = palloc(sizeof(Datum) * Max(st->n, 1));
-	for (i = 0; i < st->n; i++)
-		if (st->in_tree[i])
-			ids[nids++] = Int64GetDatum(st->nodes[i].id);
-	args[2] = PointerGetDatum(construct_array(ids, nids, INT8OID, sizeof(int64),
-											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[2] = subtree_ids(st, false, &nids);
 	for_each_row(st, plan_targets_of, args, NULL, target_row, NULL);
-	pfree(ids);
 }
 
 /* ---------------------------------------------------------------------
