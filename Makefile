@@ -7,11 +7,11 @@ PG_CFLAGS  = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
              -Wno-missing-field-initializers
 
 # pg_regress suites: setup installs the oldest release and upgrades it.
-REGRESS      = setup period goal bands tally system rollup alert alert_judge review security trust analysis source partition
+REGRESS      = setup period goal bands tally system rollup alert alert_judge review security trust analysis source partition subtree
 REGRESS_OPTS = --inputdir=. --dbname=kpi_regression
 
 # isolationtester specs (test/isolation/specs, expected in test/isolation/expected)
-ISOLATION      = actual_concurrent actual_race alert_raise alert_claim alert_levels review_action refresh_race partition_race
+ISOLATION      = actual_concurrent actual_race alert_raise alert_claim alert_levels review_action refresh_race partition_race subtree_race
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=kpi
 
 PG_CONFIG ?= pg_config

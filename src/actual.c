@@ -145,6 +145,7 @@ static SPIPlanPtr plan_scan_tally = NULL;
 static SPIPlanPtr plan_no_den = NULL;
 static SPIPlanPtr plan_grain_targets = NULL;
 static SPIPlanPtr plan_moved = NULL;
+static SPIPlanPtr plan_mark = NULL;
 
 static const char *const status_names[] = {"red", "amber", "green", "blue"};
 
@@ -767,6 +768,65 @@ alerts_installed(void)
 }
 
 /*
+ * Is kpi.subtree of release 0.14 installed?  Looked up on every batch, as
+ * alerts_installed() is, for a library newer than the objects.
+ */
+static bool
+subtree_installed(void)
+{
+	Oid			nsp = get_namespace_oid("kpi", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("subtree_stale", nsp));
+}
+
+/*
+ * Mark the (indicator, period) of every key of the batch stale in
+ * kpi.subtree: its subtree tallies (and row counts) may have changed.
+ * Only appended, so writers on different branches never wait on one
+ * another for the company's key; kpi.subtree_refresh() takes the marks.
+ * The entries come in key order, period and indicator first, so equal
+ * pairs are neighbours.
+ */
+static void
+mark_subtrees(Batch *b, ActualEntry **e, int n)
+{
+	Datum	   *ind,
+			   *period;
+	Datum		args[2];
+	Oid			t[2];
+	int			m = 0,
+				i;
+
+	if (n == 0 || !subtree_installed())
+		return;
+	ind = palloc(sizeof(Datum) * n);
+	period = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+	{
+		if (m > 0 && DatumGetInt64(ind[m - 1]) == e[i]->key.indicator_id &&
+			DatumGetKpiPeriod(period[m - 1]) == e[i]->key.period)
+			continue;
+		ind[m] = Int64GetDatum(e[i]->key.indicator_id);
+		period[m] = KpiPeriodGetDatum(e[i]->key.period);
+		m++;
+	}
+	if (plan_mark == NULL)
+	{
+		t[0] = INT8ARRAYOID;
+		t[1] = get_array_type(b->period_type);
+		kpi_prepare_into(&plan_mark,
+						 "INSERT INTO kpi.subtree_stale (indicator_id, period) "
+						 "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2))",
+						 2, t, 0);
+	}
+	args[0] = datum_array(ind, NULL, m, INT8OID, sizeof(int64), FLOAT8PASSBYVAL);
+	args[1] = PointerGetDatum(construct_array(period, m, b->period_type, sizeof(KpiPeriod),
+											  true, TYPALIGN_DOUBLE));
+	if (kpi_spi_latest(plan_mark, args, NULL, 0) != SPI_OK_INSERT)
+		elog(ERROR, "kpi: could not mark kpi.subtree stale");
+}
+
+/*
  * Hand every key of the batch, kept or removed, to the alert judgement:
  * removing a key's last data or its target withdraws its alert.
  */
@@ -889,6 +949,7 @@ batch_apply(Batch *b)
 	remember_recomputed(e, (int) n);
 	read_and_evaluate(b, e, (int) n);
 	write_keys(b, e, (int) n);
+	mark_subtrees(b, e, (int) n);
 	judge_alerts(b, e, (int) n);
 }
 

@@ -36,6 +36,7 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -44,7 +45,9 @@
 #include "nodes/makefuncs.h"
 #include "parser/parse_type.h"
 #include "utils/array.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/date.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -61,6 +64,12 @@ PG_FUNCTION_INFO_V1(kpi_rollup);
  * periods, of which the scan by indicator passes over every one).
  */
 #define ROLLUP_SUBTREE_SHARE 32
+
+/*
+ * A scope's own rows of a period are read through (period, scope_id) when
+ * its subtree holds at most one in this many of the scopes.
+ */
+#define ROLLUP_SCOPE_SHARE 8
 
 /* Rows fetched from a cursor at a time. */
 #define ROLLUP_FETCH 10000
@@ -160,6 +169,9 @@ typedef struct RollupState
 	idmap_hash *scope_index;	/* scope id -> index */
 	bool		has_target_scope;
 	int64		target_scope;	/* scope whose targets score the tree */
+	bool		chosen_inner;	/* the scope asked for has scopes below it */
+	int			nsub;			/* scopes in its subtree */
+	Datum		sub_ids;		/* their ids, an int8[] */
 
 	/* indicators */
 	int			n;
@@ -172,6 +184,9 @@ typedef struct RollupState
 	int			under;			/* its index, or -1 for the whole tree */
 	bool	   *in_tree;		/* by node index: under it (or it) */
 	bool		read_subtree;	/* read its rows by indicator, not the period's */
+
+	/* kpi.actual rows read only for these nodes (NULL: for all) */
+	bool	   *only;
 
 	/* output order */
 	int			nvisits;
@@ -225,6 +240,10 @@ static SPIPlanPtr plan_indicators = NULL;
 static SPIPlanPtr plan_links = NULL;
 static SPIPlanPtr plan_actuals = NULL;
 static SPIPlanPtr plan_actuals_of = NULL;
+static SPIPlanPtr plan_actuals_in = NULL;
+static SPIPlanPtr plan_stale = NULL;
+static SPIPlanPtr plan_kept = NULL;
+static SPIPlanPtr plan_kept_of = NULL;
 static SPIPlanPtr plan_measurements = NULL;
 static SPIPlanPtr plan_targets = NULL;
 static SPIPlanPtr plan_targets_of = NULL;
@@ -280,6 +299,11 @@ prepare_plans(Oid period_type)
 		"SELECT a.indicator_id, a.scope_id, a.tally FROM kpi.actual a "
 		"WHERE a.indicator_id OPERATOR(pg_catalog.=) ANY ($2) AND a.period OPERATOR(kpi.=) $1",
 		2, types, CURSOR_OPT_NO_SCROLL);
+	/* a few scopes' rows of the period (index on period, scope_id) */
+	kpi_prepare_into(&plan_actuals_in,
+		"SELECT a.indicator_id, a.scope_id, a.tally FROM kpi.actual a "
+		"WHERE a.period OPERATOR(kpi.=) $1 AND a.scope_id OPERATOR(pg_catalog.=) ANY ($2)",
+		2, types, CURSOR_OPT_NO_SCROLL);
 
 	types[0] = INT8ARRAYOID;
 	types[1] = TIMESTAMPTZOID;
@@ -302,6 +326,35 @@ prepare_plans(Oid period_type)
 		"SELECT t.indicator_id, t.goal FROM kpi.target t "
 		"WHERE t.indicator_id OPERATOR(pg_catalog.=) ANY ($3) "
 		"  AND t.scope_id OPERATOR(pg_catalog.=) $1 AND t.period OPERATOR(kpi.=) $2",
+		3, types, CURSOR_OPT_NO_SCROLL);
+}
+
+/*
+ * The statements on kpi.subtree (release 0.14), prepared only once it
+ * exists: a library newer than the objects must not name it.
+ */
+static void
+prepare_kept_plans(void)
+{
+	Oid			types[3];
+	Oid			period_type = kpi_type_oid("period");
+
+	types[0] = period_type;
+	kpi_prepare_into(&plan_stale,
+		"SELECT DISTINCT s.indicator_id FROM kpi.subtree_stale s "
+		"WHERE s.period IS NULL OR s.period OPERATOR(kpi.=) $1",
+		1, types, CURSOR_OPT_NO_SCROLL);
+	types[0] = INT8OID;
+	types[1] = period_type;
+	kpi_prepare_into(&plan_kept,
+		"SELECT k.indicator_id, k.tally, k.level_sum, k.nrows FROM kpi.subtree k "
+		"WHERE k.scope_id OPERATOR(pg_catalog.=) $1 AND k.period OPERATOR(kpi.=) $2",
+		2, types, CURSOR_OPT_NO_SCROLL);
+	types[2] = INT8ARRAYOID;
+	kpi_prepare_into(&plan_kept_of,
+		"SELECT k.indicator_id, k.tally, k.level_sum, k.nrows FROM kpi.subtree k "
+		"WHERE k.scope_id OPERATOR(pg_catalog.=) $1 AND k.period OPERATOR(kpi.=) $2 "
+		"  AND k.indicator_id OPERATOR(pg_catalog.=) ANY ($3)",
 		3, types, CURSOR_OPT_NO_SCROLL);
 }
 
@@ -552,6 +605,19 @@ load_scopes(RollupState *st, text *scope_code)
 				stack[sp++] = kids[k];
 			}
 		}
+	}
+	st->chosen_inner = start[load.chosen + 1] > start[load.chosen];
+
+	/* the subtree's ids, for reading a few scopes' rows */
+	{
+		Datum	   *ids = palloc(sizeof(Datum) * Max(st->nscopes, 1));
+
+		st->nsub = 0;
+		for (i = 0; i < st->nscopes; i++)
+			if (st->scope_in[i])
+				ids[st->nsub++] = Int64GetDatum(load.rows[i].id);
+		st->sub_ids = PointerGetDatum(construct_array(ids, st->nsub, INT8OID, sizeof(int64),
+													  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	}
 }
 
@@ -810,7 +876,7 @@ actual_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 								  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
 	RollupNode *node;
 
-	if (i < 0 || (st->under >= 0 && !st->in_tree[i]))
+	if (i < 0 || (st->under >= 0 && !st->in_tree[i]) || (st->only != NULL && !st->only[i]))
 		return;
 	node = &st->nodes[i];
 	/* Only indicators that keep the grain have rows for it; stale rows of a
@@ -872,6 +938,160 @@ measurement_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 }
 
 /*
+ * Read the period's kpi.actual rows that count (of the nodes in st->only,
+ * when set): by indicator through the primary key for a few indicators,
+ * by scope through (period, scope_id) for a few scopes, else the period's
+ * rows, skipping the others in C.
+ */
+static void
+read_actual_rows(RollupState *st, KpiPeriod p)
+{
+	Datum		args[2];
+	Datum	   *ids = palloc(sizeof(Datum) * Max(st->n, 1));
+	int			nids = 0,
+				i;
+
+	args[0] = KpiPeriodGetDatum(p);
+	for (i = 0; i < st->n; i++)
+		if (st->nodes[i].keeps_grain && (st->under < 0 || st->in_tree[i]) &&
+			(st->only == NULL || st->only[i]))
+			ids[nids++] = Int64GetDatum(st->nodes[i].id);
+	if (nids == 0)
+		return;
+	if ((int64) nids * ROLLUP_SUBTREE_SHARE <= st->n)
+	{
+		args[1] = PointerGetDatum(construct_array(ids, nids, INT8OID, sizeof(int64),
+												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		for_each_row(st, plan_actuals_of, args, NULL, actual_row, NULL);
+	}
+	else if (!st->all_scopes && (int64) st->nsub * ROLLUP_SCOPE_SHARE <= st->nscopes)
+	{
+		args[1] = st->sub_ids;
+		for_each_row(st, plan_actuals_in, args, NULL, actual_row, NULL);
+	}
+	else
+		for_each_row(st, plan_actuals, args, NULL, actual_row, NULL);
+	pfree(ids);
+}
+
+/* Note one indicator whose kept subtree rows are not current. */
+static void
+stale_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
+{
+	bool		isnull;
+	Datum		id = SPI_getbinval(tup, desc, 1, &isnull);
+	int			i;
+
+	if (isnull)
+	{
+		*(bool *) arg = true;	/* everything is stale */
+		return;
+	}
+	i = id_index_find(st->node_index, DatumGetInt64(id));
+	if (i >= 0)
+		st->only[i] = true;
+}
+
+/* Merge one kpi.subtree row into its indicator's figures. */
+static void
+kept_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
+{
+	bool		isnull;
+	int			i = id_index_find(st->node_index,
+								  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
+	RollupNode *node;
+	Datum		level;
+
+	if (i < 0 || (st->under >= 0 && !st->in_tree[i]) || st->only[i])
+		return;
+	node = &st->nodes[i];
+	if (!node->keeps_grain)
+		return;
+	kpi_tally_merge(&node->tally,
+					(const KpiTally *) DatumGetPointer(SPI_getbinval(tup, desc, 2, &isnull)));
+	level = SPI_getbinval(tup, desc, 3, &isnull);
+	if (!isnull && is_level(node->agg))
+	{
+		node->level_sum = node->has_level ? node->level_sum + DatumGetFloat8(level)
+			: DatumGetFloat8(level);
+		node->has_level = true;
+	}
+	node->nrows += DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+}
+
+/* The OID of kpi.<name>, or InvalidOid if this release has no such table. */
+static Oid
+kpi_relation(const char *name)
+{
+	Oid			nsp = get_namespace_oid("kpi", true);
+
+	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
+}
+
+/*
+ * A scope with scopes below it: take each indicator's figure from its
+ * kpi.subtree row, kept current by kpi.evaluate(), instead of merging
+ * every scope's row; the indicators with a change not refreshed yet
+ * (kpi.subtree_stale) are merged from kpi.actual as before.  The tables
+ * are the owner's: they are read as the owner, for a scope the caller sees
+ * whole and only if the caller may read kpi.actual.  Everything is read
+ * at the statement's snapshot, so the marks, the kept rows and the rows
+ * merged agree.  Returns false (nothing read) when the kept rows cannot
+ * serve: before 0.14's objects, or while everything waits for a refresh.
+ */
+static bool
+read_kept(RollupState *st, KpiPeriod p)
+{
+	Oid			actual = kpi_relation("actual");
+	Oid			save_user;
+	int			save_sec;
+	Datum		args[3];
+	bool		everything = false;
+	int			i,
+				nstale = 0;
+
+	if (!OidIsValid(kpi_relation("subtree")) ||
+		pg_class_aclcheck(actual, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return false;
+	prepare_kept_plans();
+	st->only = MemoryContextAllocZero(st->cxt, sizeof(bool) * Max(st->n, 1));
+
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(kpi_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	args[0] = KpiPeriodGetDatum(p);
+	for_each_row(st, plan_stale, args, NULL, stale_row, &everything);
+	if (!everything)
+	{
+		args[0] = Int64GetDatum(st->target_scope);
+		args[1] = KpiPeriodGetDatum(p);
+		if (st->under >= 0 && st->read_subtree)
+		{
+			int			nkept;
+
+			args[2] = subtree_ids(st, true, &nkept);
+			for_each_row(st, plan_kept_of, args, NULL, kept_row, NULL);
+		}
+		else
+			for_each_row(st, plan_kept, args, NULL, kept_row, NULL);
+	}
+	SetUserIdAndSecContext(save_user, save_sec);
+	if (everything)
+	{
+		st->only = NULL;
+		return false;
+	}
+
+	/* the stale ones, from kpi.actual, with the caller's rights */
+	for (i = 0; i < st->n; i++)
+		if (st->only[i])
+			nstale++;
+	if (nstale > 0)
+		read_actual_rows(st, p);
+	st->only = NULL;
+	return true;
+}
+
+/*
  * Merge the period's kpi.actual rows per indicator, and summarise the
  * measurements of indicators that do not keep the period's grain over
  * [start_date(p), end_date(p) + 1) in the company's time zone.
@@ -879,23 +1099,12 @@ measurement_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 static void
 load_actuals(RollupState *st, KpiPeriod p)
 {
-	Datum		arg = KpiPeriodGetDatum(p);
 	Datum	   *ids;
 	int			nids = 0;
 	int			i;
 
-	if (st->under < 0 || !st->read_subtree)
-		for_each_row(st, plan_actuals, &arg, NULL, actual_row, NULL);
-	else
-	{
-		Datum		args[2];
-		int			nkept;
-
-		args[0] = arg;
-		args[1] = subtree_ids(st, true, &nkept);
-		if (nkept > 0)
-			for_each_row(st, plan_actuals_of, args, NULL, actual_row, NULL);
-	}
+	if (st->all_scopes || !st->chosen_inner || !read_kept(st, p))
+		read_actual_rows(st, p);
 
 	ids = palloc(sizeof(Datum) * Max(st->n, 1));
 	for (i = 0; i < st->n; i++)

@@ -171,7 +171,11 @@ SQL
 # sorted), per sequence, per rollup row, per alert a consumer would claim
 # and per escalation due, then kpi.verify()'s count.
 # Not compared: kpi.actual.updated_at, the time a derived row was computed
-# (kpi.actual is not dumped; a restore derives it again).
+# (kpi.actual is not dumped; a restore derives it again), and kpi.subtree
+# and kpi.subtree_stale (not dumped either: the restore marks what it
+# writes, the next evaluation refreshes, and its sums may be merged in
+# another order; kpi.verify() after that evaluation compares kpi.subtree
+# with a fresh merge of kpi.actual, to rounding).
 # ---------------------------------------------------------------------
 rowexprs_sql="
 SELECT t.tablename,
@@ -181,6 +185,7 @@ JOIN pg_attribute a ON a.attrelid = format('%I.%I', t.schemaname, t.tablename)::
                    AND a.attnum > 0 AND NOT a.attisdropped
 WHERE t.schemaname = 'kpi'
   AND (t.tablename, a.attname) NOT IN (('actual', 'updated_at'))
+  AND t.tablename NOT IN ('subtree', 'subtree_stale')
 GROUP BY t.tablename"
 fixed_settings="SET timezone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';
 SET extra_float_digits = 1; SET search_path = pg_catalog, pg_temp;"
