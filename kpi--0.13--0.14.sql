@@ -12,8 +12,8 @@
 --     A reader uses a kept row only where no change of its key waits, and
 --     merges the branches itself for the keys that wait: the answers are
 --     the same whether or not the refresh has run.
---   * kpi.actual's index on period becomes (period, scope_id): a scope
---     without scopes below it reads its own rows of the period only.
+--   * kpi.actual gains an index on (period, scope_id): a scope without
+--     scopes below it reads its own rows of the period only.
 --   * kpi.verify() checks kpi.subtree against a fresh merge of kpi.actual
 --     (problem 'subtree tally'); kpi.repair() refreshes it.
 --
@@ -688,7 +688,7 @@ REVOKE EXECUTE ON FUNCTION kpi.evaluate(timestamptz) FROM PUBLIC;
 -- 5. kpi.actual by period and scope
 -- ---------------------------------------------------------------------
 
--- The index on period serves every query it served (period leads), and a
--- scope's own rows of a period too.
+-- A scope's own rows of a period.  The index on period alone stays: with
+-- only this one the planner reads a whole period by a sequential scan
+-- (3.1 s instead of 0.36 s for 1,000,000 of 26,000,000 rows).
 CREATE INDEX actual_period_scope ON kpi.actual (period, scope_id);
-DROP INDEX kpi.actual_period;

@@ -155,6 +155,18 @@ SELECT problem, indicator, scope, period, action FROM kpi.repair() WHERE problem
 SELECT count(*) AS problems FROM kpi.verify() WHERE problem LIKE 'subtree%';
 SELECT * FROM pg_temp.differ();
 
+-- 6b. The whole organisation (scope NULL) is one tree when every other
+-- top-level scope goes under sb: it reads sb's kept rows, and gives sb's
+-- rows
+UPDATE kpi.scope SET parent_id = kpi.scope_id('sb') WHERE parent_id IS NULL AND code <> 'sb';
+SELECT kpi.subtree_refresh() > 0 AS refreshed;
+SELECT pg_stat_get_xact_numscans('kpi.subtree_pkey'::regclass) AS kept_before \gset
+SELECT count(*) AS rows, count(*) FILTER (WHERE o.code IS NULL OR w.code IS NULL OR w.actual IS DISTINCT FROM o.actual
+                                              OR w.score IS DISTINCT FROM o.score) AS different
+FROM (SELECT * FROM kpi.rollup('2026-Q1') WHERE code LIKE 'sb.%') w
+FULL JOIN (SELECT * FROM kpi.rollup('2026-Q1', 'sb') WHERE code LIKE 'sb.%') o USING (indicator_id);
+SELECT pg_stat_get_xact_numscans('kpi.subtree_pkey'::regclass) > :kept_before AS kept_read;
+
 -- 7. Who may do what.  A role that sees only the north region reads its
 -- rollup from the kept rows (as the owner reads them) and gets the
 -- owner's rows; kpi.subtree itself shows it the north only; it may not

@@ -762,21 +762,7 @@ write_keys(Batch *b, ActualEntry **e, int n)
 static bool
 alerts_installed(void)
 {
-	Oid			nsp = get_namespace_oid("kpi", true);
-
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("alert_queue", nsp));
-}
-
-/*
- * Is kpi.subtree of release 0.14 installed?  Looked up on every batch, as
- * alerts_installed() is, for a library newer than the objects.
- */
-static bool
-subtree_installed(void)
-{
-	Oid			nsp = get_namespace_oid("kpi", true);
-
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("subtree_stale", nsp));
+	return OidIsValid(kpi_relation("alert_queue"));
 }
 
 /*
@@ -797,7 +783,8 @@ mark_subtrees(Batch *b, ActualEntry **e, int n)
 	int			m = 0,
 				i;
 
-	if (n == 0 || !subtree_installed())
+	/* release 0.14's table, looked up as alerts_installed() does */
+	if (n == 0 || !OidIsValid(kpi_relation("subtree_stale")))
 		return;
 	ind = palloc(sizeof(Datum) * n);
 	period = palloc(sizeof(Datum) * n);

@@ -7,12 +7,14 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_type.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -138,6 +140,20 @@ Datum
 kpi_in_restore(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(kpi_restoring());
+}
+
+/*
+ * The OID of table kpi.<name>, or InvalidOid when the installed release
+ * has no such table (a library newer than the objects, during ALTER
+ * EXTENSION UPDATE).  Looked up each time: an update may add it while
+ * this backend lives.
+ */
+Oid
+kpi_relation(const char *name)
+{
+	Oid			nsp = get_namespace_oid("kpi", true);
+
+	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
 }
 
 /* The OID of a type of schema kpi, by name (the schema is fixed). */

@@ -24,6 +24,7 @@ extern Oid	kpi_type_oid(const char *name);
 
 /* ---- row-level security by scope (security.c) --------------------------- */
 extern Oid	kpi_owner(void);
+extern Oid	kpi_relation(const char *name);
 extern bool kpi_is_owner(Oid role);
 extern bool kpi_sees_everything(Oid role);
 

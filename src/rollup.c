@@ -15,7 +15,11 @@
  *	   code without a sort (see load_links).
  *	4. kpi.actual rows of the period: their tallies merged per indicator
  *	   (rows of scopes outside the chosen subtree are skipped in C; under
- *	   one indicator of a large tree only its subtree's rows are read).
+ *	   one indicator of a large tree only its subtree's rows are read; a
+ *	   scope with few scopes below it reads only theirs).  For a scope
+ *	   with scopes below it, the kpi.subtree row of each indicator instead
+ *	   (its whole subtree, merged by kpi.evaluate()), except for the
+ *	   indicators with a change that waits in kpi.subtree_stale.
  *	5. kpi.measurement rows of the period, only for indicators that do not
  *	   keep the period's grain in kpi.actual: summarised into tallies in C.
  *	6. kpi.target rows of the period at the target scope.
@@ -36,7 +40,6 @@
 
 #include <math.h>
 
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -47,7 +50,6 @@
 #include "utils/array.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/date.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -170,6 +172,7 @@ typedef struct RollupState
 	bool		has_target_scope;
 	int64		target_scope;	/* scope whose targets score the tree */
 	bool		chosen_inner;	/* the scope asked for has scopes below it */
+	bool		one_tree;		/* scope NULL: one top scope, all visible */
 	int			nsub;			/* scopes in its subtree */
 	Datum		sub_ids;		/* their ids, an int8[] */
 
@@ -517,7 +520,8 @@ load_scopes(RollupState *st, text *scope_code)
 	if (scope_code == NULL)
 	{
 		int			top = -1,
-					ntop = 0;
+					ntop = 0,
+					nvisible = 0;
 
 		st->all_scopes = true;
 		for (i = 0; i < st->nscopes; i++)
@@ -526,6 +530,7 @@ load_scopes(RollupState *st, text *scope_code)
 			int			p = r->has_parent ? id_index_find(st->scope_index, r->parent_id) : -1;
 
 			st->scope_in[i] = r->visible;
+			nvisible += r->visible;
 			if (r->visible && (p < 0 || !load.rows[p].visible))
 			{
 				top = i;
@@ -535,6 +540,15 @@ load_scopes(RollupState *st, text *scope_code)
 		st->has_target_scope = (ntop == 1);
 		if (ntop == 1)
 			st->target_scope = load.rows[top].id;
+
+		/*
+		 * One tree, all of it visible: the whole organisation is the top
+		 * scope's subtree, whose kept rows can serve (read_kept).
+		 */
+		st->one_tree = ntop == 1 && nvisible == st->nscopes;
+		for (i = 0; st->one_tree && i < st->nscopes; i++)
+			if (load.rows[i].has_parent && load.rows[i].parent_id == st->target_scope)
+				st->chosen_inner = true;
 		return;
 	}
 
@@ -1019,15 +1033,6 @@ kept_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 	node->nrows += DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 }
 
-/* The OID of kpi.<name>, or InvalidOid if this release has no such table. */
-static Oid
-kpi_relation(const char *name)
-{
-	Oid			nsp = get_namespace_oid("kpi", true);
-
-	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
-}
-
 /*
  * A scope with scopes below it: take each indicator's figure from its
  * kpi.subtree row, kept current by kpi.evaluate(), instead of merging
@@ -1103,7 +1108,7 @@ load_actuals(RollupState *st, KpiPeriod p)
 	int			nids = 0;
 	int			i;
 
-	if (st->all_scopes || !st->chosen_inner || !read_kept(st, p))
+	if ((st->all_scopes && !st->one_tree) || !st->chosen_inner || !read_kept(st, p))
 		read_actual_rows(st, p);
 
 	ids = palloc(sizeof(Datum) * Max(st->n, 1));

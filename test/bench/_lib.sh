@@ -1,8 +1,10 @@
 # Shared by the shell benchmarks (sourced; bench.sh skips files named _*).
-# bench_timed DB JIT SQL: the median of 5 runs of SQL (counted, so that
-# every row is produced) after a warm-up, in ms, with JIT on or off.
+# bench_timed DB JIT SQL [BEFORE]: the median of 5 runs of SQL (counted, so
+# that every row is produced) after a warm-up, in ms, with JIT on or off;
+# with BEFORE, in one transaction that runs BEFORE first and is rolled back.
 bench_timed() {
-    "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d "$1" -At <<SQL | sort -n | sed -n 3p
+    "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d "$1" -At <<SQL | grep -v '^$' | sort -n | sed -n 3p
+${4:+BEGIN; $4;}
 SET jit = $2;
 SET jit_above_cost = 100000;
 DO \$\$ BEGIN PERFORM count(*) FROM ($3) q; END \$\$;
@@ -17,5 +19,6 @@ BEGIN
     END LOOP;
 END \$\$;
 SELECT round(ms::numeric, 1) FROM t;
+${4:+ROLLBACK;}
 SQL
 }

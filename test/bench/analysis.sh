@@ -106,11 +106,25 @@ WITH r AS (SELECT c.id, c.code, kpi.scope_descendants(c.id) AS sub FROM kpi.scop
 SELECT v.code, v.num / v.den - kpi.target(t.goal) AS gap
 FROM v JOIN kpi.target t ON t.scope_id = kpi.scope_id(v.code) AND t.indicator_id = kpi.indicator_id('$leaf')
  AND t.period::text = '2026-Q2'"
+# kpi.subtree (0.14): what the load marked, taken by one refresh (the
+# evaluation cycle's first step); the calls below read the kept rows, and
+# each is timed again with every key marked (the branches merged, as
+# before 0.14)
+t0=$(date +%s%N)
+kept=$(psql_ -d $db -At -c "SET work_mem = '256MB'" -c "SELECT kpi.subtree_refresh()")
+refresh_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+psql_ -d $db -c "VACUUM ANALYZE kpi.subtree"
+mark="INSERT INTO kpi.subtree_stale VALUES (NULL, NULL)"
 e_leaf=$(bench_timed $db off "SELECT * FROM kpi.explain('$leaf', 'hq', '2026-Q2')")
 e_plain=$(bench_timed $db off "$plain")
 e_root=$(bench_timed $db off "SELECT * FROM kpi.explain('b.root', 'hq', '2026-Q2')")
 e_group=$(bench_timed $db off "SELECT * FROM kpi.explain('b.g1', 'hq', '2026-Q2')")
 rc=$(bench_timed $db off "SELECT * FROM kpi.root_cause('b.root', 'hq', '2026-Q2')")
+e_root_m=$(bench_timed $db off "SELECT * FROM kpi.explain('b.root', 'hq', '2026-Q2')" "$mark")
+rc_m=$(bench_timed $db off "SELECT * FROM kpi.root_cause('b.root', 'hq', '2026-Q2')" "$mark")
+ru=$(bench_timed $db off "SELECT * FROM kpi.rollup('2026-Q2', 'hq')")
+ru_m=$(bench_timed $db off "SELECT * FROM kpi.rollup('2026-Q2', 'hq')" "$mark")
+ru_b=$(bench_timed $db off "SELECT * FROM kpi.rollup('2026-Q2', 'hq.r1.b1')")
 keys=$(psql_ -d $db -At -c "SELECT count(*) FROM kpi.target WHERE period::text = '2026-Q3'")
 # forecasts: as the planner runs them (in parallel workers since 0.13), and
 # with parallel query off
@@ -126,9 +140,15 @@ echo "median ms of 5, JIT off, $n indicators x 100 scopes"
 printf '%-62s %10s\n' "kpi.explain of a ratio leaf (9 regions, rate/mix against target)" "$e_leaf"
 printf '%-62s %10s   (kpi.explain / plain: %s)\n' "  plain SQL: the regions' ratio gaps by hand, no split" "$e_plain" \
        "$(awk "BEGIN { printf \"%.1fx\", $e_leaf / $e_plain }")"
-printf '%-62s %10s\n' "kpi.explain of the root ($(( n / 20 > 0 ? n / 20 : 1 )) groups, its score by group)" "$e_root"
+printf '%-62s %10s   (every key marked: %s, %s)\n' "kpi.explain of the root ($(( n / 20 > 0 ? n / 20 : 1 )) groups, its score by group)" "$e_root" \
+       "$e_root_m" "$(awk "BEGIN { printf \"%.1fx\", $e_root_m / $e_root }")"
 printf '%-62s %10s\n' "kpi.explain of a group (its 20 leaves' score points)" "$e_group"
-printf '%-62s %10s\n' "kpi.root_cause of the root" "$rc"
+printf '%-62s %10s   (every key marked: %s, %s)\n' "kpi.root_cause of the root" "$rc" \
+       "$rc_m" "$(awk "BEGIN { printf \"%.1fx\", $rc_m / $rc }")"
+printf '%-62s %10s   (every key marked: %s, %s)\n' "kpi.rollup of the company (kept rows of hq)" "$ru" \
+       "$ru_m" "$(awk "BEGIN { printf \"%.1fx\", $ru_m / $ru }")"
+printf '%-62s %10s\n' "kpi.rollup of a branch (its own rows, by period and scope)" "$ru_b"
+printf '%-62s %10s   (%s kpi.subtree rows)\n' "kpi.subtree_refresh() after the load (one run)" "$refresh_ms" "$kept"
 printf '%-62s %10s   (%s keys, %s ms per key)\n' "kpi.forecast of every 2026-Q3 key, one statement (one run)" "$fc" "$keys" \
        "$(awk "BEGIN { printf \"%.2f\", $fc / $keys }")"
 printf '%-62s %10s   (parallel / serial: %s)\n' "  the same without parallel workers" "$fc_serial" \
