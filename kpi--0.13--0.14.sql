@@ -134,15 +134,9 @@ BEGIN
                                     WHERE c.oid OPERATOR(pg_catalog.=) 'kpi.subtree'::pg_catalog.regclass));
     IF everything THEN
         DELETE FROM kpi.subtree;
-        WITH RECURSIVE up(anc, sid) AS (
-            SELECT s.parent_id, s.id FROM kpi.scope s WHERE s.parent_id IS NOT NULL
-            UNION
-            SELECT p.parent_id, up.sid FROM up JOIN kpi.scope p ON p.id OPERATOR(pg_catalog.=) up.anc
-            WHERE p.parent_id IS NOT NULL
-        ), pairs AS (
-            SELECT up.anc, up.sid FROM up
-            UNION
-            SELECT DISTINCT up.anc, up.anc FROM up
+        WITH pairs AS (
+            SELECT t.ancestor_id AS anc, t.scope_id AS sid FROM kpi.scope_tree t
+            WHERE EXISTS (SELECT FROM kpi.scope c WHERE c.parent_id OPERATOR(pg_catalog.=) t.ancestor_id)
         )
         INSERT INTO kpi.subtree (scope_id, period, indicator_id, tally, level_sum, nrows)
         SELECT c.anc, a.period, a.indicator_id, kpi.merge(a.tally),
@@ -172,15 +166,9 @@ BEGIN
         RETURN 0;
     END IF;
     -- each key's rows through the primary key of kpi.actual, scope by scope
-    WITH RECURSIVE up(anc, sid) AS (
-        SELECT s.parent_id, s.id FROM kpi.scope s WHERE s.parent_id IS NOT NULL
-        UNION
-        SELECT p.parent_id, up.sid FROM up JOIN kpi.scope p ON p.id OPERATOR(pg_catalog.=) up.anc
-        WHERE p.parent_id IS NOT NULL
-    ), pairs AS MATERIALIZED (
-        SELECT up.anc, up.sid FROM up
-        UNION
-        SELECT DISTINCT up.anc, up.anc FROM up
+    WITH pairs AS MATERIALIZED (
+        SELECT t.ancestor_id AS anc, t.scope_id AS sid FROM kpi.scope_tree t
+        WHERE EXISTS (SELECT FROM kpi.scope c WHERE c.parent_id OPERATOR(pg_catalog.=) t.ancestor_id)
     )
     INSERT INTO kpi.subtree (scope_id, period, indicator_id, tally, level_sum, nrows)
     SELECT c.anc, a.period, a.indicator_id, kpi.merge(a.tally),
@@ -390,15 +378,9 @@ BEGIN ATOMIC
     -- kpi.subtree against a fresh merge of kpi.actual, for the keys no
     -- change waits for (a whole-table mark: nothing to compare yet)
     subtree_problems AS (
-        WITH RECURSIVE up(anc, sid) AS (
-            SELECT s.parent_id, s.id FROM kpi.scope s WHERE s.parent_id IS NOT NULL
-            UNION
-            SELECT p.parent_id, up.sid FROM up JOIN kpi.scope p ON p.id OPERATOR(pg_catalog.=) up.anc
-            WHERE p.parent_id IS NOT NULL
-        ), pairs AS (
-            SELECT up.anc, up.sid FROM up
-            UNION
-            SELECT DISTINCT up.anc, up.anc FROM up
+        WITH pairs AS (
+            SELECT t.ancestor_id AS anc, t.scope_id AS sid FROM kpi.scope_tree t
+            WHERE EXISTS (SELECT FROM kpi.scope c WHERE c.parent_id OPERATOR(pg_catalog.=) t.ancestor_id)
         ), merged AS (
             SELECT c.anc AS scope_id, a.period, a.indicator_id, kpi.merge(a.tally) AS tally,
                    pg_catalog.sum(kpi.value(a.tally, i.agg))

@@ -25,6 +25,7 @@
 # run in turn, round after round, and the best tps of each is kept) tune it.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/_lib.sh"
 kpi_find_pg_config
 BINDIR=$("$PG_CONFIG" --bindir)
 secs=${KPI_BENCH_SECONDS:-10}
@@ -34,17 +35,7 @@ db=kpi_bench_levels_run
 export PGOPTIONS="-c client_min_messages=warning"
 psql_() { "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql_ -d postgres -c "DROP DATABASE IF EXISTS $db" -c "DROP DATABASE IF EXISTS $tpl" -c "CREATE DATABASE $tpl"
-psql_ -d $tpl >/dev/null <<'SQL'
-CREATE EXTENSION kpi;
-SET timezone = 'UTC';
-INSERT INTO kpi.scope (code, name) VALUES ('co', 'Company');
-INSERT INTO kpi.scope (code, name, parent_id)
-SELECT 'co.r' || r, 'Region ' || r, kpi.scope_id('co') FROM generate_series(1, 2) r;
-INSERT INTO kpi.scope (code, name, parent_id)
-SELECT 'co.r' || ((b - 1) / 4 + 1) || '.b' || b, 'Branch ' || b, kpi.scope_id('co.r' || ((b - 1) / 4 + 1))
-FROM generate_series(1, 8) b;
-INSERT INTO kpi.indicator (code, name, owner) SELECT 'lv.i' || i, 'Indicator ' || i, 'owner' FROM generate_series(1, 4) i;
-SQL
+{ echo "CREATE EXTENSION kpi; SET timezone = 'UTC';"; branch_company_sql; } | psql_ -d $tpl >/dev/null
 # set-up SQL on top of the template: goals out of reach, so every judged
 # key with a target is red and its alert follows every write
 setup_sql() {
@@ -64,41 +55,7 @@ setup_sql() {
 }
 script=$(mktemp)
 trap 'rm -f "$script"' EXIT
-cat > "$script" <<'SQL'
-\set b (:client_id % 4) * 2 + random(1, 2)
-\set r (:b - 1) / 4 + 1
-\set i random(1, 4)
-\set d random(0, 30)
-SELECT kpi.record('lv.i' || :i, 'co.r' || :r || '.b' || :b, random() * 100, timestamptz '2026-07-01 12:00+00' + :d * interval '1 day');
-SQL
-# sample_locks SECONDS: every 20 ms, which heavyweight locks backends of
-# $db wait for; prints "waiting samples/samples" and the samples per lock
-# type (transactionid or tuple: a row another writer holds; advisory: the
-# raisers' turn per indicator; extend: a table growing)
-sample_locks() {
-    psql_ -d postgres -At <<SQL
-CREATE TEMP TABLE s (n int, kind text);
-DO \$\$
-DECLARE
-    stop timestamptz := clock_timestamp() + interval '$1 seconds';
-    i int := 0;
-BEGIN
-    WHILE clock_timestamp() < stop LOOP
-        i := i + 1;
-        PERFORM pg_stat_clear_snapshot();
-        INSERT INTO s SELECT i, l.locktype
-        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE NOT l.granted AND a.datname = '$db'
-        UNION ALL SELECT i, NULL;
-        PERFORM pg_sleep(0.02);
-    END LOOP;
-END \$\$;
-SELECT count(DISTINCT n) FILTER (WHERE kind IS NOT NULL) || '/' || count(*) FILTER (WHERE kind IS NULL) ||
-       coalesce(' (' || (SELECT string_agg(kind || ' ' || c, ', ' ORDER BY kind)
-                         FROM (SELECT kind, count(DISTINCT n) AS c FROM s WHERE kind IS NOT NULL GROUP BY kind) k) || ')', '')
-FROM s;
-SQL
-}
+branch_writer_script > "$script"
 # run SETUP CLIENTS: a fresh database, the writers; sets tps, sd (latency
 # stddev, ms) and, with 4 clients, locks, queued, evald
 run() {
@@ -106,7 +63,7 @@ run() {
     psql_ -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE $tpl"
     psql_ -d $db -c "$(setup_sql "$1")" -c "VACUUM ANALYZE" >/dev/null
     if [ "$2" -gt 1 ]; then
-        sample_locks "$secs" >"$script.locks" &
+        sample_locks "$db" "$secs" >"$script.locks" &
     fi
     out=$("$BINDIR/pgbench" -n -c "$2" -j "$2" -T "$secs" -P 3600 -f "$script" $db 2>/dev/null)
     tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
