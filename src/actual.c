@@ -50,6 +50,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -130,6 +131,9 @@ typedef struct MeasurementCols
 	int			denominator;
 	int			tally;			/* 0: the column is absent (before 0.10) */
 } MeasurementCols;
+
+/* Keys applied by one round of statements (see batch_apply). */
+#define BATCH_SLICE 100000
 
 static SPIPlanPtr plan_indicator = NULL;
 static SPIPlanPtr plan_prelock = NULL;
@@ -930,14 +934,26 @@ batch_apply(Batch *b)
 		e[i++] = x;
 	qsort(e, n, sizeof(ActualEntry *), entry_cmp);
 
-	lock_keys(b, e, (int) n);
-	merge_after_recompute(e, (int) n);
-	recompute_tallies(b, e, (int) n);
-	remember_recomputed(e, (int) n);
-	read_and_evaluate(b, e, (int) n);
-	write_keys(b, e, (int) n);
-	mark_subtrees(b, e, (int) n);
-	judge_alerts(b, e, (int) n);
+	/*
+	 * In slices of keys, in key order: each statement below takes arrays
+	 * of the slice's keys and tallies, which must stay under 1 GB however
+	 * many keys one statement touches.  A key lies in one slice, and the
+	 * slices lock in the one key order.
+	 */
+	for (i = 0; i < n; i += BATCH_SLICE)
+	{
+		ActualEntry **slice = e + i;
+		int			m = (int) Min(BATCH_SLICE, n - i);
+
+		lock_keys(b, slice, m);
+		merge_after_recompute(slice, m);
+		recompute_tallies(b, slice, m);
+		remember_recomputed(slice, m);
+		read_and_evaluate(b, slice, m);
+		write_keys(b, slice, m);
+		mark_subtrees(b, slice, m);
+		judge_alerts(b, slice, m);
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -1238,6 +1254,51 @@ rebuild(int64 indicator_id)
 	SPI_cursor_close(portal);
 	batch_apply(&b);
 	return hash_get_num_entries(b.keys);
+}
+
+/*
+ * Rebuild every indicator, one after the other, each in memory of its own
+ * that is freed before the next: one batch of every key of a large
+ * company (26 million at 10,000 indicators x 100 scopes) would hold
+ * gigabytes at once.  The tables are locked first, as rebuild() locks
+ * them, so the indicators are rebuilt from one state of the sources.
+ */
+static int64
+rebuild_each(void)
+{
+	MemoryContext cxt,
+				old;
+	int64	   *ids;
+	uint64		nids,
+				i;
+	int64		n = 0;
+
+	if (SPI_execute("LOCK TABLE kpi.measurement, kpi.target IN SHARE ROW EXCLUSIVE MODE",
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "kpi: could not lock kpi.measurement and kpi.target");
+	if (SPI_execute("SELECT i.id FROM kpi.indicator i ORDER BY i.id", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "kpi: could not read kpi.indicator");
+	nids = SPI_processed;
+	ids = palloc(sizeof(int64) * Max(nids, 1));
+	for (i = 0; i < nids; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "kpi rebuild", ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < nids; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(cxt);
+		n += rebuild(ids[i]);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(cxt);
+	}
+	MemoryContextDelete(cxt);
+	return n;
 }
 
 /*
@@ -1757,7 +1818,7 @@ kpi_actual_rebuild(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "kpi: SPI_connect failed");
-	n = rebuild(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0));
+	n = PG_ARGISNULL(0) ? rebuild_each() : rebuild(PG_GETARG_INT64(0));
 	SPI_finish();
 	PG_RETURN_INT64(n);
 }
