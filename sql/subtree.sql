@@ -209,4 +209,13 @@ SAVEPOINT fake;
 INSERT INTO public.sb_fake VALUES (1);
 ROLLBACK TO fake;
 
+-- 9. Marks that pile up (kpi.evaluate() never runs) past 8 pages and one
+-- page in 64 of kpi.actual's: the kept rows are no longer read, the
+-- branches are merged as before 0.14, with the same rows (last: the
+-- table's pages stay once grown)
+INSERT INTO kpi.subtree_stale (indicator_id, period) SELECT 0, '2026-01' FROM generate_series(1, 5000);
+SELECT pg_stat_get_xact_numscans('kpi.subtree_pkey'::regclass) AS kept_before \gset
+SELECT * FROM pg_temp.differ();
+SELECT pg_stat_get_xact_numscans('kpi.subtree_pkey'::regclass) = :kept_before AS kept_not_read;
+
 ROLLBACK;

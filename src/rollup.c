@@ -40,9 +40,11 @@
 
 #include <math.h>
 
+#include "access/relation.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "storage/bufmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -52,6 +54,7 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "pgtime.h"
@@ -72,6 +75,14 @@ PG_FUNCTION_INFO_V1(kpi_rollup);
  * its subtree holds at most one in this many of the scopes.
  */
 #define ROLLUP_SCOPE_SHARE 8
+
+/*
+ * The kept rows serve while the marks waiting for kpi.evaluate() take at
+ * most one page in this many of kpi.actual's (and at least 8 pages): where
+ * the evaluation never runs and the marks pile up, reading them would
+ * cost more than the kept rows save, and the branches are merged instead.
+ */
+#define ROLLUP_MARKS_SHARE 64
 
 /* Rows fetched from a cursor at a time. */
 #define ROLLUP_FETCH 10000
@@ -1033,6 +1044,29 @@ kept_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 	node->nrows += DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 }
 
+/* The number of pages of a table (its main fork). */
+static BlockNumber
+relation_pages(Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	BlockNumber n = RelationGetNumberOfBlocks(rel);
+
+	relation_close(rel, AccessShareLock);
+	return n;
+}
+
+/*
+ * Have the marks outgrown what reading them is worth (ROLLUP_MARKS_SHARE)?
+ * The pages of the files, not a count: cheap, and an upper bound.
+ */
+static bool
+marks_piled_up(Oid actual)
+{
+	BlockNumber marks = relation_pages(kpi_relation("subtree_stale"));
+
+	return marks > 8 && marks > relation_pages(actual) / ROLLUP_MARKS_SHARE;
+}
+
 /*
  * A scope with scopes below it: take each indicator's figure from its
  * kpi.subtree row, kept current by kpi.evaluate(), instead of merging
@@ -1056,7 +1090,8 @@ read_kept(RollupState *st, KpiPeriod p)
 				nstale = 0;
 
 	if (!OidIsValid(kpi_relation("subtree")) ||
-		pg_class_aclcheck(actual, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		pg_class_aclcheck(actual, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		marks_piled_up(actual))
 		return false;
 	prepare_kept_plans();
 	st->only = MemoryContextAllocZero(st->cxt, sizeof(bool) * Max(st->n, 1));
