@@ -135,6 +135,9 @@ typedef struct MeasurementCols
 /* Keys applied by one round of statements (see batch_apply). */
 #define BATCH_SLICE 100000
 
+/* Indicators rebuilt in one batch by kpi.actual_rebuild() (rebuild_each). */
+#define REBUILD_GROUP 64
+
 static SPIPlanPtr plan_indicator = NULL;
 static SPIPlanPtr plan_prelock = NULL;
 static SPIPlanPtr plan_lock = NULL;
@@ -241,6 +244,29 @@ plan_one_int8(SPIPlanPtr *slot, const char *sql, int cursor_options)
 	return *slot;
 }
 
+/* The same for a statement whose $1 is a set of indicator ids (int8[]). */
+static SPIPlanPtr
+plan_one_ids(SPIPlanPtr *slot, const char *sql, int cursor_options)
+{
+	Oid			t[1] = {INT8ARRAYOID};
+
+	kpi_prepare_into(slot, sql, 1, t, cursor_options);
+	return *slot;
+}
+
+/* Indicator ids as the int8[] of those statements. */
+static Datum
+ids_datum(const int64 *ids, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Int64GetDatum(ids[i]);
+	return PointerGetDatum(construct_array(d, n, INT8OID, sizeof(int64),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 /*
  * Does kpi.measurement have the tally column of release 0.10?  Asked once
  * per batch (batch_init): ALTER EXTENSION UPDATE may add it while this
@@ -294,17 +320,17 @@ recompute_plan(bool has_tally)
 	return plan_recompute;
 }
 
-/* The keys an indicator (0 = every indicator) has now: rows and targets. */
+/* The keys some indicators (NULL = every indicator) have now: rows and targets. */
 static SPIPlanPtr
 keys_of_plan(void)
 {
-	return plan_one_int8(&plan_keys_of,
-						 "SELECT a.indicator_id, a.scope_id, a.period FROM kpi.actual a "
-						 "WHERE $1 OPERATOR(pg_catalog.=) 0 OR a.indicator_id OPERATOR(pg_catalog.=) $1 "
-						 "UNION "
-						 "SELECT t.indicator_id, t.scope_id, t.period FROM kpi.target t "
-						 "WHERE $1 OPERATOR(pg_catalog.=) 0 OR t.indicator_id OPERATOR(pg_catalog.=) $1",
-						 0);
+	return plan_one_ids(&plan_keys_of,
+						"SELECT a.indicator_id, a.scope_id, a.period FROM kpi.actual a "
+						"WHERE $1 IS NULL OR a.indicator_id OPERATOR(pg_catalog.=) ANY ($1) "
+						"UNION "
+						"SELECT t.indicator_id, t.scope_id, t.period FROM kpi.target t "
+						"WHERE $1 IS NULL OR t.indicator_id OPERATOR(pg_catalog.=) ANY ($1)",
+						0);
 }
 
 /*
@@ -432,16 +458,16 @@ batch_key(Batch *b, int64 indicator_id, int64 scope_id, KpiPeriod period, KeyMod
 }
 
 /*
- * Add the keys an indicator (0 = every indicator) has now, with a row or a
- * target, to the batch with a mode.
+ * Add the keys some indicators (ids NULL: every indicator) have now, with
+ * a row or a target, to the batch with a mode.
  */
 static void
-batch_current_keys(Batch *b, int64 indicator_id, KeyMode mode)
+batch_current_keys(Batch *b, const int64 *ids, int n, KeyMode mode)
 {
-	Datum		arg = Int64GetDatum(indicator_id);
+	Datum		arg = ids ? ids_datum(ids, n) : (Datum) 0;
 	uint64		i;
 
-	if (kpi_spi_latest(keys_of_plan(), &arg, NULL, 0) != SPI_OK_SELECT)
+	if (kpi_spi_latest(keys_of_plan(), &arg, ids ? NULL : "n", 0) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.actual");
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -1177,7 +1203,7 @@ old_rows_by_id(Tuplestorestate *rows, TupleDesc desc, const MeasurementCols *col
 }
 
 /*
- * Rebuild the keys of one indicator (0 = every indicator) from scratch:
+ * Rebuild the keys of some indicators (ids NULL: every indicator) from scratch:
  * every measurement is summarised again in the company's zone at the
  * indicator's grains, every key with a target is kept, and keys that have
  * neither go.  Writers of measurements and targets are locked out meanwhile
@@ -1186,10 +1212,10 @@ old_rows_by_id(Tuplestorestate *rows, TupleDesc desc, const MeasurementCols *col
  * the number of keys written.
  */
 static int64
-rebuild(int64 indicator_id)
+rebuild(const int64 *ids, int n)
 {
 	Batch		b;
-	Datum		arg = Int64GetDatum(indicator_id);
+	Datum		arg = ids ? ids_datum(ids, n) : (Datum) 0;
 	Portal		portal;
 	uint64		i;
 
@@ -1198,24 +1224,24 @@ rebuild(int64 indicator_id)
 					false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "kpi: could not lock kpi.measurement and kpi.target");
 	batch_init(&b);
-	batch_current_keys(&b, indicator_id, KEY_REPLACE);
+	batch_current_keys(&b, ids, n, KEY_REPLACE);
 
 	/* a read-only cursor reads the active snapshot: the latest one */
 	PushActiveSnapshot(GetLatestSnapshot());
 	if (b.has_tally)
-		plan_one_int8(&plan_scan_tally,
-					  "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator, m.tally "
-					  "FROM kpi.measurement m WHERE $1 OPERATOR(pg_catalog.=) 0"
-					  " OR m.indicator_id OPERATOR(pg_catalog.=) $1",
-					  CURSOR_OPT_NO_SCROLL);
+		plan_one_ids(&plan_scan_tally,
+					 "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator, m.tally "
+					 "FROM kpi.measurement m WHERE $1 IS NULL"
+					 " OR m.indicator_id OPERATOR(pg_catalog.=) ANY ($1)",
+					 CURSOR_OPT_NO_SCROLL);
 	else
-		plan_one_int8(&plan_scan,
-					  "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator, NULL::kpi.tally "
-					  "FROM kpi.measurement m WHERE $1 OPERATOR(pg_catalog.=) 0"
-					  " OR m.indicator_id OPERATOR(pg_catalog.=) $1",
-					  CURSOR_OPT_NO_SCROLL);
+		plan_one_ids(&plan_scan,
+					 "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator, NULL::kpi.tally "
+					 "FROM kpi.measurement m WHERE $1 IS NULL"
+					 " OR m.indicator_id OPERATOR(pg_catalog.=) ANY ($1)",
+					 CURSOR_OPT_NO_SCROLL);
 	portal = SPI_cursor_open(NULL, b.has_tally ? plan_scan_tally : plan_scan,
-							 &arg, NULL, true);
+							 &arg, ids ? NULL : "n", true);
 	PopActiveSnapshot();
 	for (;;)
 	{
@@ -1257,11 +1283,13 @@ rebuild(int64 indicator_id)
 }
 
 /*
- * Rebuild every indicator, one after the other, each in memory of its own
- * that is freed before the next: one batch of every key of a large
- * company (26 million at 10,000 indicators x 100 scopes) would hold
- * gigabytes at once.  The tables are locked first, as rebuild() locks
- * them, so the indicators are rebuilt from one state of the sources.
+ * Rebuild every indicator, REBUILD_GROUP indicators at a time, each group
+ * in memory of its own that is freed before the next: one batch of every
+ * key of a large company (26 million at 10,000 indicators x 100 scopes)
+ * would hold gigabytes at once.  A group's keys are written period first,
+ * so a period's rows stay together in runs of a group's.  The tables are
+ * locked first, as rebuild() locks them, so every group is rebuilt from
+ * one state of the sources.
  */
 static int64
 rebuild_each(void)
@@ -1289,11 +1317,11 @@ rebuild_each(void)
 	SPI_freetuptable(SPI_tuptable);
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "kpi rebuild", ALLOCSET_DEFAULT_SIZES);
-	for (i = 0; i < nids; i++)
+	for (i = 0; i < nids; i += REBUILD_GROUP)
 	{
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(cxt);
-		n += rebuild(ids[i]);
+		n += rebuild(ids + i, (int) Min(REBUILD_GROUP, nids - i));
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(cxt);
 	}
@@ -1505,7 +1533,7 @@ kpi_measurement_sync(PG_FUNCTION_ARGS)
 		elog(ERROR, "kpi: SPI_connect failed");
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 	{
-		(void) rebuild(0);
+		(void) rebuild(NULL, 0);
 		SPI_finish();
 		return PointerGetDatum(NULL);
 	}
@@ -1740,7 +1768,7 @@ reevaluate_indicator(int64 indicator_id)
 	Batch		b;
 
 	batch_init(&b);
-	batch_current_keys(&b, indicator_id, KEY_REEVAL);
+	batch_current_keys(&b, indicator_id ? &indicator_id : NULL, 1, KEY_REEVAL);
 	batch_apply(&b);
 }
 
@@ -1795,7 +1823,7 @@ kpi_indicator_sync(PG_FUNCTION_ARGS)
 		if (strcmp(r.grains, o->grains) != 0)
 		{
 			check_grains_cover_targets(&r);
-			(void) rebuild(r.id);
+			(void) rebuild(&r.id, 1);
 		}
 		else if (strcmp(r.agg, o->agg) != 0 || strcmp(r.bands, o->bands) != 0)
 			reevaluate_indicator(r.id);
@@ -1818,7 +1846,14 @@ kpi_actual_rebuild(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "kpi: SPI_connect failed");
-	n = PG_ARGISNULL(0) ? rebuild_each() : rebuild(PG_GETARG_INT64(0));
+	if (PG_ARGISNULL(0))
+		n = rebuild_each();
+	else
+	{
+		int64		id = PG_GETARG_INT64(0);
+
+		n = rebuild(&id, 1);
+	}
 	SPI_finish();
 	PG_RETURN_INT64(n);
 }
