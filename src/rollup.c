@@ -235,6 +235,14 @@ is_level(KpiAggKind agg)
 	return agg == KPI_AGG_FIRST || agg == KPI_AGG_LAST;
 }
 
+/* Add a level (one scope's value, or a kept subtree's sum) to its node's sum. */
+static void
+add_level_value(RollupNode *node, float8 v)
+{
+	node->level_sum = node->has_level ? node->level_sum + v : v;
+	node->has_level = true;
+}
+
 /* Add one scope's tally of a level indicator to its node's sum. */
 static void
 add_level(RollupNode *node, const KpiTally *t)
@@ -242,10 +250,8 @@ add_level(RollupNode *node, const KpiTally *t)
 	bool		isnull;
 	float8		v = kpi_tally_value(t, node->agg, &isnull);
 
-	if (isnull)
-		return;
-	node->level_sum = node->has_level ? node->level_sum + v : v;
-	node->has_level = true;
+	if (!isnull)
+		add_level_value(node, v);
 }
 
 /* Plans, prepared once per extension and backend (kpi_prepare_into). */
@@ -1036,11 +1042,7 @@ kept_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 					(const KpiTally *) DatumGetPointer(SPI_getbinval(tup, desc, 2, &isnull)));
 	level = SPI_getbinval(tup, desc, 3, &isnull);
 	if (!isnull && is_level(node->agg))
-	{
-		node->level_sum = node->has_level ? node->level_sum + DatumGetFloat8(level)
-			: DatumGetFloat8(level);
-		node->has_level = true;
-	}
+		add_level_value(node, DatumGetFloat8(level));
 	node->nrows += DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 }
 
