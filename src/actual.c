@@ -1284,18 +1284,19 @@ rebuild(const int64 *ids, int n)
 
 /*
  * Rebuild every indicator, REBUILD_GROUP indicators at a time, each group
- * in memory of its own that is freed before the next: one batch of every
- * key of a large company (26 million at 10,000 indicators x 100 scopes)
- * would hold gigabytes at once.  A group's keys are written period first,
- * so a period's rows stay together in runs of a group's.  The tables are
- * locked first, as rebuild() locks them, so every group is rebuilt from
- * one state of the sources.
+ * in an SPI connection of its own that is finished before the next: one
+ * batch of every key of a large company (26 million at 10,000 indicators x
+ * 100 scopes) would hold gigabytes at once.  The connection, not a memory
+ * context switched to here, is what frees a group: every SPI call returns
+ * to its connection's context, so a group's hashes and tuple tables land
+ * there.  A group's keys are written period first, so a period's rows stay
+ * together in runs of a group's.  The tables are locked first, as
+ * rebuild() locks them, so every group is rebuilt from one state of the
+ * sources.
  */
 static int64
 rebuild_each(void)
 {
-	MemoryContext cxt,
-				old;
 	int64	   *ids;
 	uint64		nids,
 				i;
@@ -1316,16 +1317,14 @@ rebuild_each(void)
 	}
 	SPI_freetuptable(SPI_tuptable);
 
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "kpi rebuild", ALLOCSET_DEFAULT_SIZES);
 	for (i = 0; i < nids; i += REBUILD_GROUP)
 	{
 		CHECK_FOR_INTERRUPTS();
-		old = MemoryContextSwitchTo(cxt);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "kpi: SPI_connect failed");
 		n += rebuild(ids + i, (int) Min(REBUILD_GROUP, nids - i));
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(cxt);
+		SPI_finish();
 	}
-	MemoryContextDelete(cxt);
 	return n;
 }
 
