@@ -20,16 +20,22 @@
 # KPI_BENCH_FAST=1 loads the measurements with kpi's trigger off and
 # then rebuilds kpi.actual from them with kpi.actual_rebuild() (for 10,000
 # indicators; kpi.verify() checks the result up to 1,000).
+# KPI_BENCH_REUSE=1 measures the database a kept run left, without loading
+# it again (its size is read from it); KPI_BENCH_DB names the database
+# (kpi_bench_analysis).
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 . "$(dirname "$0")/_lib.sh"
 kpi_find_pg_config
 BINDIR=$("$PG_CONFIG" --bindir)
 n=${KPI_BENCH_INDICATORS:-200}
-db=kpi_bench_analysis
+db=${KPI_BENCH_DB:-kpi_bench_analysis}
 export PGOPTIONS="-c client_min_messages=warning"
 psql_() { "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 started=$(date +%s)
+if [ -n "${KPI_BENCH_REUSE:-}" ]; then
+    n=$(psql_ -d $db -At -c "SELECT count(*) FROM kpi.indicator WHERE code ~ '^b\.i'")
+else
 psql_ -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 fast=false; [ -z "${KPI_BENCH_FAST:-}" ] || fast=true
 psql_ -d $db -v n="$n" -v fast=$fast >/dev/null <<'SQL'
@@ -94,7 +100,8 @@ SQL
 if [ "$fast" = true ] && [ "$n" -le 1000 ]; then
     echo "kpi.verify() after the fast load: $(psql_ -d $db -At -c "SELECT count(*) FROM kpi.verify()") problems"
 fi
-echo "loaded $n indicators x 100 scopes in $(( $(date +%s) - started )) s:" \
+fi
+echo "$([ -n "${KPI_BENCH_REUSE:-}" ] && echo reused || echo loaded) $n indicators x 100 scopes in $(( $(date +%s) - started )) s:" \
      "$(psql_ -d $db -At -c "SELECT count(*) || ' measurements, ' || (SELECT count(*) FROM kpi.actual) || ' actual rows, ' || (SELECT count(*) FROM kpi.target) || ' targets' FROM kpi.measurement")"
 
 leaf=b.i3      # a ratio (3 % 4 = 3)
