@@ -236,21 +236,9 @@ prepare_plans(Oid period_type, Oid tally_type)
  * lock kpi.measurement after kpi.actual (see kpi.lock_for_change()).
  */
 static SPIPlanPtr
-plan_one_int8(SPIPlanPtr *slot, const char *sql, int cursor_options)
+plan_one(SPIPlanPtr *slot, const char *sql, Oid argtype, int cursor_options)
 {
-	Oid			t[1] = {INT8OID};
-
-	kpi_prepare_into(slot, sql, 1, t, cursor_options);
-	return *slot;
-}
-
-/* The same for a statement whose $1 is a set of indicator ids (int8[]). */
-static SPIPlanPtr
-plan_one_ids(SPIPlanPtr *slot, const char *sql, int cursor_options)
-{
-	Oid			t[1] = {INT8ARRAYOID};
-
-	kpi_prepare_into(slot, sql, 1, t, cursor_options);
+	kpi_prepare_into(slot, sql, 1, &argtype, cursor_options);
 	return *slot;
 }
 
@@ -324,13 +312,13 @@ recompute_plan(bool has_tally)
 static SPIPlanPtr
 keys_of_plan(void)
 {
-	return plan_one_ids(&plan_keys_of,
-						"SELECT a.indicator_id, a.scope_id, a.period FROM kpi.actual a "
-						"WHERE $1 IS NULL OR a.indicator_id OPERATOR(pg_catalog.=) ANY ($1) "
-						"UNION "
-						"SELECT t.indicator_id, t.scope_id, t.period FROM kpi.target t "
-						"WHERE $1 IS NULL OR t.indicator_id OPERATOR(pg_catalog.=) ANY ($1)",
-						0);
+	return plan_one(&plan_keys_of,
+					"SELECT a.indicator_id, a.scope_id, a.period FROM kpi.actual a "
+					"WHERE $1 IS NULL OR a.indicator_id OPERATOR(pg_catalog.=) ANY ($1) "
+					"UNION "
+					"SELECT t.indicator_id, t.scope_id, t.period FROM kpi.target t "
+					"WHERE $1 IS NULL OR t.indicator_id OPERATOR(pg_catalog.=) ANY ($1)",
+					INT8ARRAYOID, 0);
 }
 
 /*
@@ -1229,17 +1217,17 @@ rebuild(const int64 *ids, int n)
 	/* a read-only cursor reads the active snapshot: the latest one */
 	PushActiveSnapshot(GetLatestSnapshot());
 	if (b.has_tally)
-		plan_one_ids(&plan_scan_tally,
-					 "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator, m.tally "
-					 "FROM kpi.measurement m WHERE $1 IS NULL"
-					 " OR m.indicator_id OPERATOR(pg_catalog.=) ANY ($1)",
-					 CURSOR_OPT_NO_SCROLL);
+		plan_one(&plan_scan_tally,
+				 "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator, m.tally "
+				 "FROM kpi.measurement m WHERE $1 IS NULL"
+				 " OR m.indicator_id OPERATOR(pg_catalog.=) ANY ($1)",
+				 INT8ARRAYOID, CURSOR_OPT_NO_SCROLL);
 	else
-		plan_one_ids(&plan_scan,
-					 "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator, NULL::kpi.tally "
-					 "FROM kpi.measurement m WHERE $1 IS NULL"
-					 " OR m.indicator_id OPERATOR(pg_catalog.=) ANY ($1)",
-					 CURSOR_OPT_NO_SCROLL);
+		plan_one(&plan_scan,
+				 "SELECT m.indicator_id, m.scope_id, m.at, m.value, m.denominator, NULL::kpi.tally "
+				 "FROM kpi.measurement m WHERE $1 IS NULL"
+				 " OR m.indicator_id OPERATOR(pg_catalog.=) ANY ($1)",
+				 INT8ARRAYOID, CURSOR_OPT_NO_SCROLL);
 	portal = SPI_cursor_open(NULL, b.has_tally ? plan_scan_tally : plan_scan,
 							 &arg, ids ? NULL : "n", true);
 	PopActiveSnapshot();
@@ -1719,11 +1707,11 @@ check_grains_cover_targets(const IndicatorRow *r)
 {
 	Datum		arg = Int64GetDatum(r->id);
 
-	if (kpi_spi_latest(plan_one_int8(&plan_grain_targets,
-									 "SELECT kpi.grain(t.period) FROM kpi.target t "
-									 "JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) t.indicator_id "
-									 "WHERE t.indicator_id OPERATOR(pg_catalog.=) $1"
-									 " AND NOT kpi.grain(t.period) OPERATOR(pg_catalog.=) ANY (i.grains) LIMIT 1", 0),
+	if (kpi_spi_latest(plan_one(&plan_grain_targets,
+								"SELECT kpi.grain(t.period) FROM kpi.target t "
+								"JOIN kpi.indicator i ON i.id OPERATOR(pg_catalog.=) t.indicator_id "
+								"WHERE t.indicator_id OPERATOR(pg_catalog.=) $1"
+								" AND NOT kpi.grain(t.period) OPERATOR(pg_catalog.=) ANY (i.grains) LIMIT 1", INT8OID, 0),
 					   &arg, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.target");
 	if (SPI_processed > 0)
@@ -1746,9 +1734,9 @@ check_ratio_denominators(const IndicatorRow *r)
 	bool		isnull;
 	int64		n;
 
-	if (kpi_spi_latest(plan_one_int8(&plan_no_den,
-									 "SELECT pg_catalog.count(*) FROM kpi.measurement m "
-									 "WHERE m.indicator_id OPERATOR(pg_catalog.=) $1 AND m.denominator IS NULL", 0),
+	if (kpi_spi_latest(plan_one(&plan_no_den,
+								"SELECT pg_catalog.count(*) FROM kpi.measurement m "
+								"WHERE m.indicator_id OPERATOR(pg_catalog.=) $1 AND m.denominator IS NULL", INT8OID, 0),
 					   &arg, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "kpi: could not read kpi.measurement");
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
