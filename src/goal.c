@@ -656,23 +656,20 @@ normal_cdf(float8 x, float8 mean, float8 sd)
 	return 0.5 * erfc(-(x - mean) / (sd * M_SQRT2));
 }
 
-PG_FUNCTION_INFO_V1(kpi_goal_probability);
 /*
- * kpi.probability(mean, sd, g): the probability that a value normally
- * distributed around mean with standard deviation sd meets g (kpi.forecast's
- * chance of making the goal).  sd 0 is certainty: 1 or 0 as mean meets g.
- * NULL for a NaN or infinite mean, or a negative, NaN or infinite sd.
+ * The probability that a value normally distributed around mean with
+ * standard deviation sd meets g (kpi.forecast's chance of making the goal).
+ * sd 0 is certainty: 1 or 0 as mean meets g.  *isnull for a NaN or
+ * infinite mean, or a negative, NaN or infinite sd.
  */
-Datum
-kpi_goal_probability(PG_FUNCTION_ARGS)
+float8
+kpi_goal_probability_value(const KpiGoal *g, float8 mean, float8 sd, bool *isnull)
 {
-	float8		mean = PG_GETARG_FLOAT8(0);
-	float8		sd = PG_GETARG_FLOAT8(1);
-	const KpiGoal *g = PG_GETARG_KPI_GOAL_P(2);
 	float8		p;
 
-	if (!isfinite(mean) || !isfinite(sd) || sd < 0)
-		PG_RETURN_NULL();
+	*isnull = !isfinite(mean) || !isfinite(sd) || sd < 0;
+	if (*isnull)
+		return 0.0;
 	switch ((KpiDirection) g->direction)
 	{
 		case KPI_DIR_HIGHER:
@@ -686,7 +683,21 @@ kpi_goal_probability(PG_FUNCTION_ARGS)
 				: normal_cdf(g->b, mean, sd) - normal_cdf(g->a, mean, sd);
 			break;
 	}
-	PG_RETURN_FLOAT8(Min(Max(p, 0.0), 1.0));
+	return Min(Max(p, 0.0), 1.0);
+}
+
+PG_FUNCTION_INFO_V1(kpi_goal_probability);
+/* kpi.probability(mean, sd, g): see kpi_goal_probability_value. */
+Datum
+kpi_goal_probability(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+	float8		p = kpi_goal_probability_value(PG_GETARG_KPI_GOAL_P(2), PG_GETARG_FLOAT8(0),
+											   PG_GETARG_FLOAT8(1), &isnull);
+
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(p);
 }
 
 /*

@@ -95,6 +95,7 @@ extern KpiPeriod kpi_period_containing(DateADT d, KpiGrain g);
 extern KpiGrain kpi_grain_from_name(const char *name);
 extern const char *kpi_grain_name(KpiGrain g);
 extern bool kpi_period_shift(KpiPeriod p, int64 n, KpiPeriod *result);
+extern bool kpi_period_last_year_of(KpiPeriod p, KpiPeriod *result);
 
 /* ---- kpi.goal --------------------------------------------------------- */
 #define KPI_GOAL_VERSION 1
@@ -124,6 +125,7 @@ extern float8 kpi_goal_attainment(const KpiGoal *g, float8 actual, bool *isnull)
 extern Datum kpi_goal_target(PG_FUNCTION_ARGS);	/* kpi.target(goal) */
 extern float8 kpi_goal_target_value(const KpiGoal *g);
 extern float8 kpi_goal_pace(const KpiGoal *g, float8 actual, float8 progress, bool *isnull);
+extern float8 kpi_goal_probability_value(const KpiGoal *g, float8 mean, float8 sd, bool *isnull);
 
 /* Numbers in kpi text forms (goal.c): plain decimals in, shortest-exact out. */
 extern bool kpi_scan_float8(const char **pp, float8 *result, const char *typname);
@@ -200,6 +202,7 @@ extern void kpi_tally_add_ratio(KpiTally *t, float8 num, float8 den, TimestampTz
 extern void kpi_tally_merge(KpiTally *dst, const KpiTally *src);
 extern float8 kpi_tally_value(const KpiTally *t, KpiAggKind kind, bool *isnull);
 extern KpiAggKind kpi_agg_kind_from_name(const char *name);
+extern const char *kpi_agg_kind_name(KpiAggKind kind);
 
 /* ---- kpi.tally (tally.c): beyond the contract above --------------------
  * flags: KPI_TALLY_UNTIMED is set once the tally holds a value without a

@@ -656,8 +656,8 @@ kpi_period_mi(PG_FUNCTION_ARGS)
  * whose previous year has 52 weeks.  A day: the same date, 29 February
  * going to 28 February.
  */
-static bool
-period_last_year(KpiPeriod p, KpiPeriod *result)
+bool
+kpi_period_last_year_of(KpiPeriod p, KpiPeriod *result)
 {
 	KpiGrain	g = kpi_period_grain(p);
 	int			y,
@@ -699,7 +699,7 @@ kpi_period_last_year(PG_FUNCTION_ARGS)
 {
 	KpiPeriod	result;
 
-	if (!period_last_year(PG_GETARG_KPI_PERIOD(0), &result))
+	if (!kpi_period_last_year_of(PG_GETARG_KPI_PERIOD(0), &result))
 		PG_RETURN_NULL();
 	PG_RETURN_KPI_PERIOD(result);
 }

@@ -360,6 +360,13 @@ kpi_tally_value(const KpiTally *t, KpiAggKind kind, bool *isnull)
 }
 
 /* The KpiAggKind of a kpi.agg_kind label ("sum", "avg", ...). */
+const char *
+kpi_agg_kind_name(KpiAggKind kind)
+{
+	return agg_kind_labels[kind];
+}
+
+/* The kind named by a label of kpi.agg_kind. */
 KpiAggKind
 kpi_agg_kind_from_name(const char *name)
 {
