@@ -7,7 +7,7 @@ PG_CFLAGS  = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
              -Wno-missing-field-initializers
 
 # pg_regress suites: setup installs the oldest release and upgrades it.
-REGRESS      = setup period goal bands tally system rollup alert alert_judge review security trust analysis source partition subtree
+REGRESS      = setup period goal bands tally system rollup alert alert_judge review security trust analysis source partition subtree forecasts
 REGRESS_OPTS = --inputdir=. --dbname=kpi_regression
 
 # isolationtester specs (test/isolation/specs, expected in test/isolation/expected)
