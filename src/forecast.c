@@ -105,6 +105,10 @@ typedef struct FcAcc
 	float8		dec_level;
 	bool		dec_level_null;
 	int64		dec_nscopes;
+	bool		lvl_has;		/* merged first, last: the scopes' values */
+	float8		lvl_sum;
+	bool		final_lvl_has;
+	float8		final_lvl_sum;
 } FcAcc;
 
 typedef enum FcSource
@@ -189,6 +193,43 @@ typedef struct FcIdEntry
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+/* scope -> its parent (0: none) */
+typedef struct FcParentEntry
+{
+	int64		id;
+	int64		parent;
+	char		status;			/* used by simplehash */
+} FcParentEntry;
+
+#define SH_PREFIX		fcparent
+#define SH_ELEMENT_TYPE FcParentEntry
+#define SH_KEY_TYPE		int64
+#define SH_KEY			id
+#define SH_HASH_KEY(tb, key) murmurhash32((uint32) ((uint64) (key) ^ ((uint64) (key) >> 32)))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/*
+ * The rows of one (indicator, scope) read for merged keys, and the keys
+ * above the scope they count in, each with the scope's window so far
+ * (first and last add up each scope's own value).
+ */
+typedef struct FcGroup
+{
+	bool		active;
+	int64		iid;
+	int64		sid;
+	bool		has_final;
+	KpiTally	final;
+	int			nkeys;
+	int		   *keys;			/* max_depth of each */
+	KpiTally   *win;
+	bool	   *any;
+} FcGroup;
+
 typedef struct FcState
 {
 	MemoryContext cxt;
@@ -206,6 +247,10 @@ typedef struct FcState
 	fckey_hash *index;
 	fcid_hash  *by_ind;
 	fcid_hash  *by_scope;
+	fcparent_hash *parents;		/* every scope's parent (merged keys) */
+	int			max_depth;
+	Datum		merged_scopes;	/* the scopes below merged keys' scopes */
+	FcGroup		group;
 	Oid			period_type;
 	Oid			goal_type;
 	Oid			agg_type;
@@ -223,8 +268,10 @@ static SPIPlanPtr plan_own = NULL;
 static SPIPlanPtr plan_kept_all = NULL;
 static SPIPlanPtr plan_own_all = NULL;
 static SPIPlanPtr plan_count = NULL;
+static SPIPlanPtr plan_parents = NULL;
+static SPIPlanPtr plan_merged = NULL;
+static SPIPlanPtr plan_merged_all = NULL;
 static SPIPlanPtr plan_reached = NULL;
-static SPIPlanPtr plan_rolled_up = NULL;
 
 /* Prepare the statements (names qualified: the caller's path is not read). */
 static void
@@ -245,6 +292,7 @@ prepare_plans(FcState *st)
 		1, t, CURSOR_OPT_NO_SCROLL);
 	kpi_prepare_into(&plan_visible, "SELECT kpi.visible_scopes()", 0, NULL, 0);
 	kpi_prepare_into(&plan_count, "SELECT pg_catalog.count(*) FROM kpi.indicator", 0, NULL, 0);
+	kpi_prepare_into(&plan_parents, "SELECT s.id, s.parent_id FROM kpi.scope s", 0, NULL, CURSOR_OPT_NO_SCROLL);
 	kpi_prepare_into(&plan_zone, "SELECT kpi.time_zone()", 0, NULL, 0);
 	kpi_prepare_into(&plan_marks,
 		"SELECT DISTINCT s.indicator_id, s.period FROM kpi.subtree_stale s",
@@ -286,6 +334,18 @@ prepare_plans(FcState *st)
 		"FROM kpi.actual a WHERE a.scope_id OPERATOR(pg_catalog.=) ANY ($1) "
 		"  AND a.period OPERATOR(kpi.=) ANY ($2)",
 		2, t, CURSOR_OPT_NO_SCROLL);
+	/* merged keys: every scope's rows, scope by scope */
+	kpi_prepare_into(&plan_merged,
+		"SELECT a.scope_id, a.indicator_id, a.period, a.tally FROM kpi.actual a "
+		"WHERE a.indicator_id OPERATOR(pg_catalog.=) ANY ($3) AND a.scope_id OPERATOR(pg_catalog.=) ANY ($1) "
+		"  AND a.period OPERATOR(kpi.=) ANY ($2) "
+		"ORDER BY a.indicator_id, a.scope_id",
+		3, t, CURSOR_OPT_NO_SCROLL);
+	kpi_prepare_into(&plan_merged_all,
+		"SELECT a.scope_id, a.indicator_id, a.period, a.tally FROM kpi.actual a "
+		"WHERE a.scope_id OPERATOR(pg_catalog.=) ANY ($1) AND a.period OPERATOR(kpi.=) ANY ($2) "
+		"ORDER BY a.indicator_id, a.scope_id",
+		2, t, CURSOR_OPT_NO_SCROLL);
 	kpi_prepare_into(&plan_own,
 		"SELECT a.scope_id, a.indicator_id, a.period, a.tally, NULL::pg_catalog.float8, NULL::pg_catalog.int8 "
 		"FROM kpi.actual a WHERE a.scope_id OPERATOR(pg_catalog.=) ANY ($1) "
@@ -300,10 +360,6 @@ prepare_plans(FcState *st)
 	kpi_prepare_into(&plan_reached,
 		"SELECT r.value, r.last_at FROM kpi.reached($1, $2::kpi.agg_kind, kpi.scope_descendants($3), $4, $5) r",
 		5, t, CURSOR_OPT_GENERIC_PLAN);
-	t[3] = st->period_type;
-	kpi_prepare_into(&plan_rolled_up,
-		"SELECT r.tally, r.value FROM kpi.rolled_up($1, $2::kpi.agg_kind, kpi.scope_descendants($3), $4) r",
-		4, t, CURSOR_OPT_GENERIC_PLAN);
 }
 
 typedef void (*FcRowFn) (FcState *st, HeapTuple tup, TupleDesc desc, void *arg);
@@ -759,6 +815,37 @@ window_end(FcState *st, const FcKey *key, int j)
 	return j == 0 ? st->at : key->fig[j].point;
 }
 
+typedef enum FcMonth
+{
+	FC_OUTSIDE,					/* none of its data in the window */
+	FC_INSIDE,					/* all of them */
+	FC_SPLIT					/* some: the window needs its measurements */
+} FcMonth;
+
+/*
+ * Where the data of month m (tally t) lie against the window [lo, hi): a
+ * month wholly inside is inside; one the window's end splits is inside or
+ * outside by its first and last data when both are on one side.
+ */
+static FcMonth
+month_in_window(FcState *st, KpiPeriod m, const KpiTally *t, TimestampTz lo, TimestampTz hi)
+{
+	TimestampTz mlo = kpi_zone_midnight(kpi_period_start(m), st->zone);
+	TimestampTz mhi = kpi_zone_midnight(kpi_period_end(m) + 1, st->zone);
+
+	if (mlo >= hi || mhi <= lo || t->count == 0)
+		return FC_OUTSIDE;
+	if (mlo >= lo && mhi <= hi)
+		return FC_INSIDE;
+	if (t->flags & KPI_TALLY_UNTIMED)
+		return FC_SPLIT;
+	if (t->first_at >= hi || t->last_at < lo)
+		return FC_OUTSIDE;
+	if (t->first_at >= lo && t->last_at < hi)
+		return FC_INSIDE;
+	return FC_SPLIT;
+}
+
 /*
  * One kept row (kpi.subtree, or a scope's own kpi.actual): the window's
  * final figure, or one of its months, merged when it lies before the
@@ -779,10 +866,6 @@ kept_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
 	FcAcc	   *acc;
 	float8		level;
 	bool		level_null;
-	TimestampTz lo,
-				hi,
-				mlo,
-				mhi;
 
 	if (key == NULL || key->source == FC_MERGED)
 		return;
@@ -814,24 +897,15 @@ kept_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
 	}
 	if (!key->monthly || st->finished)
 		return;
-	lo = st->win[j].lo;
-	hi = window_end(st, key, j);
-	mlo = kpi_zone_midnight(kpi_period_start(p), st->zone);
-	mhi = kpi_zone_midnight(kpi_period_end(p) + 1, st->zone);
-	if (mlo >= hi || mhi <= lo)
-		return;
-	if (mlo < lo || mhi > hi)
+	switch (month_in_window(st, p, t, st->win[j].lo, window_end(st, key, j)))
 	{
-		/* split by the window's end: whole if its data lie inside */
-		if (t->count == 0)
+		case FC_OUTSIDE:
 			return;
-		if (!(t->flags & KPI_TALLY_UNTIMED) && (t->first_at >= hi || t->last_at < lo))
-			return;				/* none of its data inside */
-		if ((t->flags & KPI_TALLY_UNTIMED) || t->first_at < lo || t->last_at >= hi)
-		{
+		case FC_SPLIT:
 			acc->raw = true;
 			return;
-		}
+		case FC_INSIDE:
+			break;
 	}
 	kpi_tally_merge(&acc->tally, t);
 	acc->any = true;
@@ -879,33 +953,253 @@ raw_reached(FcState *st, FcKey *key, int j)
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/* Where a key's window j ended, merged with the caller's rights (kpi.rolled_up). */
+/* ---------------------------------------------------------------------
+ * Merged keys: every scope's rows
+ * ---------------------------------------------------------------------
+ */
+
+static bool
+is_merged(const FcKey *k)
+{
+	return k->known && k->scope_known && k->source == FC_MERGED;
+}
+
+/* The parent of a scope (0: none or unknown). */
+static int64
+parent_of(FcState *st, int64 sid)
+{
+	FcParentEntry *e = fcparent_lookup(st->parents, sid);
+
+	return e ? e->parent : 0;
+}
+
 static void
-merged_final(FcState *st, FcKey *key, int j)
+parent_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
+{
+	bool		isnull,
+				found;
+	FcParentEntry *e = fcparent_insert(st->parents, get_int8(tup, desc, 1), &found);
+	Datum		p = SPI_getbinval(tup, desc, 2, &isnull);
+
+	e->parent = isnull ? 0 : DatumGetInt64(p);
+}
+
+/* Is a merged key at this scope? */
+static bool
+merged_at(FcState *st, int64 sid)
+{
+	int			k;
+
+	for (k = first_key(st->by_scope, sid); k >= 0; k = st->keys[k].next_scope)
+		if (st->keys[k].source == FC_MERGED)
+			return true;
+	return false;
+}
+
+/*
+ * The scope tree, and the scopes whose rows merged keys read: each merged
+ * key's scope and every scope below it.
+ */
+static void
+load_merged_scopes(FcState *st)
+{
+	fcparent_iterator it;
+	FcParentEntry *e;
+	int64	   *v;
+	int			n = 0,
+				k;
+
+	st->merged_scopes = int8_array(NULL, 0);
+	for (k = 0; k < st->nkeys && !is_merged(&st->keys[k]); k++)
+		;
+	if (k == st->nkeys)
+		return;
+	st->parents = fcparent_create(st->cxt, 256, NULL);
+	each_row(st, plan_parents, NULL, parent_row, NULL);
+	v = palloc(sizeof(int64) * Max(st->parents->members, 1));
+	fcparent_start_iterate(st->parents, &it);
+	while ((e = fcparent_iterate(st->parents, &it)) != NULL)
+	{
+		int64		s = e->id;
+		int			depth = 0;
+		bool		below = false;
+
+		/* a cycle cannot be stored (kpi.scope refuses it); the bound is a guard */
+		for (; s != 0 && depth <= (int) st->parents->members; s = parent_of(st, s), depth++)
+			below |= merged_at(st, s);
+		st->max_depth = Max(st->max_depth, depth);
+		if (below)
+			v[n++] = e->id;
+	}
+	st->merged_scopes = int8_array(v, n);
+	st->group.keys = MemoryContextAlloc(st->cxt, sizeof(int) * Max(st->max_depth, 1));
+	st->group.win = MemoryContextAlloc(st->cxt, sizeof(KpiTally) * Max(st->max_depth, 1));
+	st->group.any = MemoryContextAlloc(st->cxt, sizeof(bool) * Max(st->max_depth, 1));
+}
+
+
+/*
+ * The rows of one (indicator, scope) are all in: count its final figure and
+ * its window in each merged key above it.
+ */
+static void
+flush_group(FcState *st)
+{
+	FcGroup    *g = &st->group;
+	int			i;
+
+	for (i = 0; i < g->nkeys; i++)
+	{
+		FcKey	   *key = &st->keys[g->keys[i]];
+		FcAcc	   *acc = &key->acc;
+		bool		isnull;
+		float8		v;
+
+		if (g->has_final)
+		{
+			acc->has_final = true;
+			kpi_tally_merge(&acc->final_tally, &g->final);
+			v = kpi_tally_value(&g->final, key->agg, &isnull);
+			if (key->level && !isnull)
+			{
+				acc->final_lvl_sum += v;
+				acc->final_lvl_has = true;
+			}
+		}
+		if (key->level && g->any[i])
+		{
+			acc->any = true;
+			kpi_tally_merge(&acc->tally, &g->win[i]);
+			v = kpi_tally_value(&g->win[i], key->agg, &isnull);
+			if (!isnull)
+			{
+				acc->lvl_sum += v;
+				acc->lvl_has = true;
+			}
+		}
+	}
+	g->active = false;
+}
+
+/*
+ * One kpi.actual row of a scope below merged keys (rows come by indicator,
+ * then scope): the period's final figure, or a month, counted in each
+ * merged key above the scope against that key's window.
+ */
+static void
+merged_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
+{
+	int			j = *(int *) arg;
+	FcGroup    *g = &st->group;
+	bool		isnull;
+	int64		sid = get_int8(tup, desc, 1);
+	int64		iid = get_int8(tup, desc, 2);
+	KpiPeriod	p = DatumGetKpiPeriod(SPI_getbinval(tup, desc, 3, &isnull));
+	const KpiTally *t = (const KpiTally *) DatumGetPointer(SPI_getbinval(tup, desc, 4, &isnull));
+	int			i;
+
+	if (g->active && (g->iid != iid || g->sid != sid))
+		flush_group(st);
+	if (!g->active)
+	{
+		int64		s = sid;
+
+		g->active = true;
+		g->iid = iid;
+		g->sid = sid;
+		g->has_final = false;
+		g->nkeys = 0;
+		for (; s != 0 && g->nkeys < st->max_depth; s = parent_of(st, s))
+		{
+			FcKey	   *key = find_key(st, s, iid);
+
+			if (key == NULL || !is_merged(key))
+				continue;
+			g->keys[g->nkeys] = key - st->keys;
+			kpi_tally_init(&g->win[g->nkeys]);
+			g->any[g->nkeys] = false;
+			g->nkeys++;
+		}
+	}
+	if (p == st->win[j].q)
+	{
+		g->has_final = true;
+		g->final = *t;
+		return;
+	}
+	if (st->finished)
+		return;
+	for (i = 0; i < g->nkeys; i++)
+	{
+		FcKey	   *key = &st->keys[g->keys[i]];
+
+		if (!key->monthly)
+			continue;
+		switch (month_in_window(st, p, t, st->win[j].lo, window_end(st, key, j)))
+		{
+			case FC_OUTSIDE:
+				break;
+			case FC_SPLIT:
+				key->acc.raw = true;
+				break;
+			case FC_INSIDE:
+				if (key->level)
+				{
+					kpi_tally_merge(&g->win[i], t);
+					g->any[i] = true;
+				}
+				else
+				{
+					kpi_tally_merge(&key->acc.tally, t);
+					key->acc.any = true;
+				}
+				break;
+		}
+	}
+}
+
+/* A merged key's figures for window j. */
+static void
+finish_merged(FcState *st, FcKey *key, int j)
 {
 	FcFig	   *f = &key->fig[j];
-	Datum		args[4];
+	FcAcc	   *acc = &key->acc;
 	bool		isnull;
 
-	args[0] = Int64GetDatum(key->iid);
-	args[1] = CStringGetTextDatum(kpi_agg_kind_name(key->agg));
-	args[2] = Int64GetDatum(key->sid);
-	args[3] = KpiPeriodGetDatum(st->win[j].q);
-	if (SPI_execute_plan(plan_rolled_up, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "kpi: kpi.rolled_up failed");
-	if (SPI_processed == 1)
+	if (acc->has_final)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		Datum		d = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
-		const KpiTally *t = (const KpiTally *) DatumGetPointer(d);
-
-		f->final_timed = t->count > 0 && !(t->flags & KPI_TALLY_UNTIMED);
-		f->final_last_at = t->last_at;
-		d = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
-		f->has_final = !isnull;
-		f->final = isnull ? 0.0 : DatumGetFloat8(d);
+		if (key->level)
+		{
+			f->final = acc->final_lvl_sum;
+			f->has_final = acc->final_lvl_has;
+		}
+		else
+		{
+			f->final = kpi_tally_value(&acc->final_tally, key->agg, &isnull);
+			f->has_final = !isnull;
+		}
+		f->final_timed = acc->final_tally.count > 0 && !(acc->final_tally.flags & KPI_TALLY_UNTIMED);
+		f->final_last_at = acc->final_tally.last_at;
 	}
-	SPI_freetuptable(SPI_tuptable);
+	if (st->finished)
+		return;
+	if (!key->monthly || acc->raw)
+	{
+		raw_reached(st, key, j);
+		return;
+	}
+	if (!acc->any)
+		return;
+	f->reached_timed = acc->tally.count > 0 && !(acc->tally.flags & KPI_TALLY_UNTIMED);
+	f->reached_last_at = acc->tally.last_at;
+	if (key->level)
+	{
+		f->reached = acc->lvl_sum;
+		isnull = !acc->lvl_has;
+	}
+	else
+		f->reached = kpi_tally_value(&acc->tally, key->agg, &isnull);
+	f->has_reached = !isnull;
 }
 
 /* A key's figures for window j, from what its kept rows told. */
@@ -918,10 +1212,7 @@ finish_window(FcState *st, FcKey *key, int j)
 
 	if (key->source == FC_MERGED)
 	{
-		if (j > 0 || st->finished)
-			merged_final(st, key, j);
-		if (!st->finished)
-			raw_reached(st, key, j);
+		finish_merged(st, key, j);
 		return;
 	}
 	if (acc->has_final)
@@ -978,6 +1269,7 @@ read_window(FcState *st, int j)
 	{
 		memset(&st->keys[k].acc, 0, sizeof(FcAcc));
 		kpi_tally_init(&st->keys[k].acc.tally);
+		kpi_tally_init(&st->keys[k].acc.final_tally);
 		months |= st->keys[k].monthly;
 	}
 	periods[np++] = st->win[j].q;
@@ -1004,6 +1296,17 @@ read_window(FcState *st, int j)
 	{
 		args[2] = distinct_ids(st, false, is_own);
 		each_row(st, st->most_indicators ? plan_own_all : plan_own, args, kept_row, &j);
+	}
+	if (n_elements(st->merged_scopes) > 0)
+	{
+		args[0] = st->merged_scopes;
+		args[2] = distinct_ids(st, false, is_merged);
+		if (n_elements(args[2]) > 0)
+		{
+			each_row(st, st->most_indicators ? plan_merged_all : plan_merged, args, merged_row, &j);
+			if (st->group.active)
+				flush_group(st);
+		}
 	}
 	for (k = 0; k < st->nkeys; k++)
 		if (st->keys[k].known && st->keys[k].scope_known)
@@ -1345,6 +1648,7 @@ load_setup(FcState *st)
 	args[0] = distinct_ids(st, true, NULL);
 	each_row(st, plan_scopes, args, scope_row, NULL);
 	choose_sources(st);
+	load_merged_scopes(st);
 	args[0] = KpiPeriodGetDatum(st->p);
 	args[1] = distinct_ids(st, true, NULL);
 	args[2] = distinct_ids(st, false, NULL);
