@@ -12,14 +12,17 @@
 #     and the same leaf split by hand in plain SQL (each region's subtree
 #     summed against its target) for the ratio;
 #   * one kpi.root_cause of the root;
-#   * kpi.forecast of every key with a 2026-Q3 target (N x 10) in one
-#     statement, as of 2026-08-15, as planned (in parallel workers since
-#     0.13) and with parallel query off.
+#   * the forecast of every key with a 2026-Q3 target (N x 10) as of
+#     2026-08-15: kpi.forecasts in one statement (0.15), again with every
+#     key marked stale, and kpi.forecast key by key as planned (in
+#     parallel workers since 0.13) and with parallel query off.
 # Prints figures and ratios; never fails on speed.  Runs against the
 # cluster bench.sh started.  KPI_BENCH_KEEP=1 keeps the database;
 # KPI_BENCH_FAST=1 loads the measurements with kpi's trigger off and
 # then rebuilds kpi.actual from them with kpi.actual_rebuild() (for 10,000
-# indicators; kpi.verify() checks the result up to 1,000).
+# indicators; kpi.verify() checks the result up to 1,000);
+# KPI_BENCH_FAST=sql computes kpi.actual in one INSERT ... SELECT with
+# kpi's triggers off instead (minutes instead of hours at 10,000).
 # KPI_BENCH_REUSE=1 measures the database a kept run left, without loading
 # it again (its size is read from it); KPI_BENCH_DB names the database
 # (kpi_bench_analysis).
@@ -38,7 +41,8 @@ if [ -n "${KPI_BENCH_REUSE:-}" ]; then
 else
 psql_ -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 fast=false; [ -z "${KPI_BENCH_FAST:-}" ] || fast=true
-psql_ -d $db -v n="$n" -v fast=$fast >/dev/null <<'SQL'
+sql=false; [ "${KPI_BENCH_FAST:-}" != sql ] || sql=true
+psql_ -d $db -v n="$n" -v fast=$fast -v sql=$sql >/dev/null <<'SQL'
 CREATE EXTENSION kpi;
 INSERT INTO kpi.setting (name, value) VALUES ('time_zone', 'Asia/Shanghai'), ('alert_in_writer', 'off');
 INSERT INTO kpi.scope (code, name) VALUES ('hq', 'Company');
@@ -80,8 +84,25 @@ ALTER TABLE kpi.measurement ENABLE ALWAYS TRIGGER measurement_sync_insert;
 \endif
 COMMIT;
 \if :fast
+\if :sql
+-- kpi.actual from the measurements in one statement, kpi's triggers off
+-- (no targets yet, so only the tallies and values); kpi.verify() checks it
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO kpi.actual (indicator_id, scope_id, period, tally, value)
+SELECT x.indicator_id, x.scope_id, x.period, x.tally, kpi.value(x.tally, x.agg)
+FROM (SELECT m.indicator_id, m.scope_id, kpi.period(m.at, g, 'Asia/Shanghai') AS period, i.agg,
+             CASE WHEN i.agg = 'ratio' THEN kpi.tally(m.value, m.denominator, m.at) FILTER (WHERE i.agg = 'ratio')
+                  ELSE kpi.tally(m.value, m.at) END AS tally
+      FROM kpi.measurement m
+      JOIN kpi.indicator i ON i.id = m.indicator_id
+      CROSS JOIN unnest(i.grains) g
+      GROUP BY 1, 2, 3, 4) x;
+COMMIT;
+\else
 -- kpi.actual from the measurements in one pass, as repair does
 SELECT kpi.actual_rebuild() > 0 AS rebuilt;
+\endif
 \endif
 -- targets: 2026-Q2, 2026-Q3 and its months at the company and the regions
 INSERT INTO kpi.target (indicator_id, scope_id, period, goal)
@@ -133,16 +154,22 @@ ru=$(bench_timed $db off "SELECT * FROM kpi.rollup('2026-Q2', 'hq')")
 ru_m=$(bench_timed $db off "SELECT * FROM kpi.rollup('2026-Q2', 'hq')" "$mark")
 ru_b=$(bench_timed $db off "SELECT * FROM kpi.rollup('2026-Q2', 'hq.r1.b1')")
 keys=$(psql_ -d $db -At -c "SELECT count(*) FROM kpi.target WHERE period::text = '2026-Q3'")
-# forecasts: as the planner runs them (in parallel workers since 0.13), and
-# with parallel query off
-forecasts() {
+# forecasts: every key of 2026-Q3 by kpi.forecasts (0.15: one pass over
+# the kept rows), again with every key marked (merged key by key, as
+# right after a scope moved), and key by key with kpi.forecast as the
+# planner runs it (in parallel workers) and with parallel query off
+at="'2026-08-15 12:00+08'"
+timed_once() {
     local t0
     t0=$(date +%s%N)
-    psql_ -d $db -At -c "SET jit = off" -c "SET max_parallel_workers_per_gather = $1" -c "SELECT count(f.*) FROM kpi.target t JOIN kpi.indicator i ON i.id = t.indicator_id JOIN kpi.scope s ON s.id = t.scope_id CROSS JOIN LATERAL kpi.forecast(i.code, s.code, t.period, '2026-08-15 12:00+08') f WHERE t.period::text = '2026-Q3'" >/dev/null
+    psql_ -d $db -At -c "SET jit = off" "$@" >/dev/null
     echo $(( ($(date +%s%N) - t0) / 1000000 ))
 }
-fc=$(forecasts 2)
-fc_serial=$(forecasts 0)
+fcs=$(timed_once -c "SELECT count(*) FROM kpi.forecasts('2026-Q3', $at)")
+fcs_m=$(timed_once -c "BEGIN" -c "$mark" -c "SELECT count(*) FROM kpi.forecasts('2026-Q3', $at)" -c "ROLLBACK")
+per_key="SELECT count(f.*) FROM kpi.target t JOIN kpi.indicator i ON i.id = t.indicator_id JOIN kpi.scope s ON s.id = t.scope_id CROSS JOIN LATERAL kpi.forecast(i.code, s.code, t.period, $at) f WHERE t.period::text = '2026-Q3'"
+fc=$(timed_once -c "SET max_parallel_workers_per_gather = 2" -c "$per_key")
+fc_serial=$(timed_once -c "SET max_parallel_workers_per_gather = 0" -c "$per_key")
 echo "median ms of 5, JIT off, $n indicators x 100 scopes"
 printf '%-62s %10s\n' "kpi.explain of a ratio leaf (9 regions, rate/mix against target)" "$e_leaf"
 printf '%-62s %10s   (kpi.explain / plain: %s)\n' "  plain SQL: the regions' ratio gaps by hand, no split" "$e_plain" \
@@ -156,8 +183,12 @@ printf '%-62s %10s   (every key marked: %s, %s)\n' "kpi.rollup of the company (k
        "$ru_m" "$(awk "BEGIN { printf \"%.1fx\", $ru_m / $ru }")"
 printf '%-62s %10s\n' "kpi.rollup of a branch (its own rows, by period and scope)" "$ru_b"
 printf '%-62s %10s   (%s kpi.subtree rows)\n' "kpi.subtree_refresh() after the load (one run)" "$refresh_ms" "$kept"
-printf '%-62s %10s   (%s keys, %s ms per key)\n' "kpi.forecast of every 2026-Q3 key, one statement (one run)" "$fc" "$keys" \
-       "$(awk "BEGIN { printf \"%.2f\", $fc / $keys }")"
-printf '%-62s %10s   (parallel / serial: %s)\n' "  the same without parallel workers" "$fc_serial" \
-       "$(awk "BEGIN { printf \"%.2f\", $fc / $fc_serial }")"
+printf '%-62s %10s   (%s keys, %s ms per key)\n' "kpi.forecasts of every 2026-Q3 key, one statement (one run)" "$fcs" "$keys" \
+       "$(awk "BEGIN { printf \"%.3f\", $fcs / $keys }")"
+printf '%-62s %10s   (%sx)\n' "  the same with every key marked (merged key by key)" "$fcs_m" \
+       "$(awk "BEGIN { printf \"%.1f\", $fcs_m / $fcs }")"
+printf '%-62s %10s   (kpi.forecasts / this: %s)\n' "  kpi.forecast key by key, in parallel workers" "$fc" \
+       "$(awk "BEGIN { printf \"%.2f\", $fcs / $fc }")"
+printf '%-62s %10s   (kpi.forecasts / this: %s)\n' "  kpi.forecast key by key, parallel query off" "$fc_serial" \
+       "$(awk "BEGIN { printf \"%.2f\", $fcs / $fc_serial }")"
 [ -n "${KPI_BENCH_KEEP:-}" ] || psql_ -d postgres -c "DROP DATABASE $db"
