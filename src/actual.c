@@ -243,16 +243,10 @@ plan_one(SPIPlanPtr *slot, const char *sql, Oid argtype, int cursor_options)
 }
 
 /* Indicator ids as the int8[] of those statements. */
-static Datum
+static inline Datum
 ids_datum(const int64 *ids, int n)
 {
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = Int64GetDatum(ids[i]);
-	return PointerGetDatum(construct_array(d, n, INT8OID, sizeof(int64),
-										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	return kpi_int64_array(ids, n, INT8OID);
 }
 
 /*

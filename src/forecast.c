@@ -362,54 +362,18 @@ prepare_plans(FcState *st)
 		5, t, CURSOR_OPT_GENERIC_PLAN);
 }
 
-typedef void (*FcRowFn) (FcState *st, HeapTuple tup, TupleDesc desc, void *arg);
-
-/* Run a kept plan read-only through a cursor, handing each row to fn. */
-static void
-each_row(FcState *st, SPIPlanPtr plan, Datum *args, FcRowFn fn, void *arg)
+/* Run a kept plan through a cursor, each row to fn in the state's context. */
+static inline void
+each_row(FcState *st, SPIPlanPtr plan, Datum *args, KpiRowFn fn, void *arg)
 {
-	Portal		portal = SPI_cursor_open(NULL, plan, args, NULL, true);
-
-	for (;;)
-	{
-		MemoryContext old;
-		uint64		i;
-
-		SPI_cursor_fetch(portal, true, FC_FETCH);
-		if (SPI_processed == 0)
-			break;
-		old = MemoryContextSwitchTo(st->cxt);
-		for (i = 0; i < SPI_processed; i++)
-			fn(st, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, arg);
-		MemoryContextSwitchTo(old);
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_freetuptable(SPI_tuptable);
-	SPI_cursor_close(portal);
+	kpi_spi_each_row(plan, args, NULL, FC_FETCH, st->cxt, fn, st, arg);
 }
 
-static Datum
-int8_array(const int64 *v, int n)
-{
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = Int64GetDatum(v[i]);
-	return PointerGetDatum(construct_array(d, n, INT8OID, sizeof(int64),
-										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
-static Datum
+/* A kpi.period[] of n periods. */
+static inline Datum
 period_array(FcState *st, const KpiPeriod *v, int n)
 {
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = KpiPeriodGetDatum(v[i]);
-	return PointerGetDatum(construct_array(d, n, st->period_type, sizeof(int64),
-										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	return kpi_int64_array(v, n, st->period_type);
 }
 
 static FcKey *
@@ -531,13 +495,14 @@ distinct_ids(FcState *st, bool scopes, bool (*which) (const FcKey *))
 				break;
 			}
 	}
-	return int8_array(v, n);
+	return kpi_int64_array(v, n, INT8OID);
 }
 
 /* An indicator's kind and grains, onto each of its keys. */
 static void
-indicator_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
+indicator_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	FcState *st = (FcState *) state;
 	bool		isnull;
 	char	   *agg = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
 	bool		months = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
@@ -566,8 +531,9 @@ indicator_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
 
 /* A scope that exists: whether scopes lie below it, onto each of its keys. */
 static void
-scope_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
+scope_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	FcState *st = (FcState *) state;
 	bool		isnull;
 	bool		inner = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
 	int			k;
@@ -638,8 +604,9 @@ in_windows(FcState *st, KpiPeriod m)
 
 /* One mark of kpi.subtree_stale: the keys whose kept rows it concerns. */
 static void
-mark_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
+mark_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	FcState *st = (FcState *) state;
 	bool		isnull,
 				pnull;
 	int64		iid = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
@@ -693,8 +660,9 @@ choose_sources(FcState *st)
 
 /* A key's goal for the period. */
 static void
-goal_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
+goal_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	FcState *st = (FcState *) state;
 	bool		isnull;
 	FcKey	   *key = find_key(st, get_int8(tup, desc, 2), get_int8(tup, desc, 1));
 
@@ -706,8 +674,9 @@ goal_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
 
 /* A target of a period inside one of the windows: part of a plan. */
 static void
-plan_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
+plan_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	FcState *st = (FcState *) state;
 	bool		isnull;
 	FcKey	   *key = find_key(st, get_int8(tup, desc, 2), get_int8(tup, desc, 1));
 	KpiPeriod	p = DatumGetKpiPeriod(SPI_getbinval(tup, desc, 3, &isnull));
@@ -852,8 +821,9 @@ month_in_window(FcState *st, KpiPeriod m, const KpiTally *t, TimestampTz lo, Tim
  * window's end whole or by its data.
  */
 static void
-kept_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
+kept_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	FcState *st = (FcState *) state;
 	int			j = *(int *) arg;
 	bool		isnull,
 				lnull;
@@ -974,8 +944,9 @@ parent_of(FcState *st, int64 sid)
 }
 
 static void
-parent_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
+parent_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	FcState *st = (FcState *) state;
 	bool		isnull,
 				found;
 	FcParentEntry *e = fcparent_insert(st->parents, get_int8(tup, desc, 1), &found);
@@ -1009,7 +980,7 @@ load_merged_scopes(FcState *st)
 	int			n = 0,
 				k;
 
-	st->merged_scopes = int8_array(NULL, 0);
+	st->merged_scopes = kpi_int64_array(NULL, 0, INT8OID);
 	for (k = 0; k < st->nkeys && !is_merged(&st->keys[k]); k++)
 		;
 	if (k == st->nkeys)
@@ -1031,7 +1002,7 @@ load_merged_scopes(FcState *st)
 		if (below)
 			v[n++] = e->id;
 	}
-	st->merged_scopes = int8_array(v, n);
+	st->merged_scopes = kpi_int64_array(v, n, INT8OID);
 	st->group.keys = MemoryContextAlloc(st->cxt, sizeof(int) * Max(st->max_depth, 1));
 	st->group.win = MemoryContextAlloc(st->cxt, sizeof(KpiTally) * Max(st->max_depth, 1));
 	st->group.any = MemoryContextAlloc(st->cxt, sizeof(bool) * Max(st->max_depth, 1));
@@ -1087,8 +1058,9 @@ flush_group(FcState *st)
  * merged key above the scope against that key's window.
  */
 static void
-merged_row(FcState *st, HeapTuple tup, TupleDesc desc, void *arg)
+merged_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	FcState *st = (FcState *) state;
 	int			j = *(int *) arg;
 	FcGroup    *g = &st->group;
 	bool		isnull;

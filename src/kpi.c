@@ -101,6 +101,52 @@ kpi_prepare_kept(const char *sql, int nargs, Oid *argtypes, int cursor_options)
 }
 
 /*
+ * Run a kept plan read-only through a cursor and hand each row to fn, batch
+ * rows at a time, so that a query with many rows never holds them all at
+ * once.  fn runs in memory context cxt, the caller's state's; the tuples
+ * are freed after each batch.
+ */
+void
+kpi_spi_each_row(SPIPlanPtr plan, Datum *args, const char *nulls, long batch,
+				 MemoryContext cxt, KpiRowFn fn, void *state, void *arg)
+{
+	Portal		portal = SPI_cursor_open(NULL, plan, args, nulls, true);
+
+	for (;;)
+	{
+		MemoryContext old;
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, batch);
+		if (SPI_processed == 0)
+			break;
+		old = MemoryContextSwitchTo(cxt);
+		for (i = 0; i < SPI_processed; i++)
+			fn(state, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, arg);
+		MemoryContextSwitchTo(old);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	SPI_cursor_close(portal);
+}
+
+/*
+ * An array of n 64-bit values of type elemtype (bigint, or kpi.period,
+ * whose datum is the same int64), in the current memory context.
+ */
+Datum
+kpi_int64_array(const int64 *v, int n, Oid elemtype)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Int64GetDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, elemtype, sizeof(int64),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
  * Run a kept plan on the latest snapshot, seeing every committed row and
  * this transaction's own, whatever the isolation level.  Derived state is
  * read and written this way after the rows it depends on are locked: under

@@ -19,6 +19,12 @@ extern void kpi_prepare_into(SPIPlanPtr *slot, const char *sql, int nargs, Oid *
 							 int cursor_options);
 extern Oid	kpi_plans_check(void);
 extern int	kpi_spi_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long tcount);
+
+/* Called for each row kpi_spi_each_row reads; state and arg are the caller's. */
+typedef void (*KpiRowFn) (void *state, HeapTuple tup, TupleDesc desc, void *arg);
+extern void kpi_spi_each_row(SPIPlanPtr plan, Datum *args, const char *nulls, long batch,
+							 MemoryContext cxt, KpiRowFn fn, void *state, void *arg);
+extern Datum kpi_int64_array(const int64 *v, int n, Oid elemtype);
 extern bool kpi_restoring(void);
 extern Oid	kpi_type_oid(const char *name);
 

@@ -395,36 +395,12 @@ period_type_oid(FunctionCallInfo fcinfo)
 	return typid;
 }
 
-/* Called for each row a query returns. */
-typedef void (*RowCallback) (RollupState *st, HeapTuple tup, TupleDesc desc, void *arg);
-
-/*
- * Run a kept plan read-only through a cursor and hand each row to fn, in
- * batches, so that a period with many rows does not hold them all at once.
- * fn runs in the state's memory context.
- */
-static void
+/* Run a kept plan through a cursor, each row to fn in the state's context. */
+static inline void
 for_each_row(RollupState *st, SPIPlanPtr plan, Datum *args, const char *nulls,
-			 RowCallback fn, void *arg)
+			 KpiRowFn fn, void *arg)
 {
-	Portal		portal = SPI_cursor_open(NULL, plan, args, nulls, true);
-
-	for (;;)
-	{
-		MemoryContext old;
-		uint64		i;
-
-		SPI_cursor_fetch(portal, true, ROLLUP_FETCH);
-		if (SPI_processed == 0)
-			break;
-		old = MemoryContextSwitchTo(st->cxt);
-		for (i = 0; i < SPI_processed; i++)
-			fn(st, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, arg);
-		MemoryContextSwitchTo(old);
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_freetuptable(SPI_tuptable);
-	SPI_cursor_close(portal);
+	kpi_spi_each_row(plan, args, nulls, ROLLUP_FETCH, st->cxt, fn, st, arg);
 }
 
 /* Remember that database id is at array index i. */
@@ -469,8 +445,9 @@ typedef struct ScopeLoad
 
 /* Collect one kpi.scope row. */
 static void
-scope_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
+scope_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	RollupState *st = (RollupState *) state;
 	ScopeLoad  *load = (ScopeLoad *) arg;
 	ScopeRow   *r;
 	bool		isnull;
@@ -671,8 +648,9 @@ scope_counts(RollupState *st, int64 scope_id)
 
 /* Collect one indicator row (they come in code order). */
 static void
-indicator_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
+indicator_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	RollupState *st = (RollupState *) state;
 	RollupNode *node;
 	bool		isnull;
 	Datum		d;
@@ -729,8 +707,9 @@ typedef struct LinkLoad
 
 /* Collect one kpi.link row; links touching a retired indicator are dropped. */
 static void
-link_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
+link_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	RollupState *st = (RollupState *) state;
 	LinkLoad   *load = (LinkLoad *) arg;
 	bool		isnull;
 	int			parent = id_index_find(st->node_index,
@@ -900,8 +879,9 @@ subtree_ids(RollupState *st, bool keeping_only, int *count)
 
 /* Merge one kpi.actual row's tally into its indicator's. */
 static void
-actual_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
+actual_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	RollupState *st = (RollupState *) state;
 	bool		isnull;
 	int			i = id_index_find(st->node_index,
 								  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
@@ -928,8 +908,9 @@ actual_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 
 /* Add one measurement to its indicator's tally. */
 static void
-measurement_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
+measurement_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	RollupState *st = (RollupState *) state;
 	bool		isnull,
 				den_null;
 	int			i = id_index_find(st->node_index,
@@ -1007,8 +988,9 @@ read_actual_rows(RollupState *st, KpiPeriod p)
 
 /* Note one indicator whose kept subtree rows are not current. */
 static void
-stale_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
+stale_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	RollupState *st = (RollupState *) state;
 	bool		isnull;
 	Datum		id = SPI_getbinval(tup, desc, 1, &isnull);
 	int			i;
@@ -1025,8 +1007,9 @@ stale_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
 
 /* Merge one kpi.subtree row into its indicator's figures. */
 static void
-kept_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
+kept_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	RollupState *st = (RollupState *) state;
 	bool		isnull;
 	int			i = id_index_find(st->node_index,
 								  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
@@ -1184,8 +1167,9 @@ load_actuals(RollupState *st, KpiPeriod p)
 
 /* Attach one kpi.target row's goal to its indicator. */
 static void
-target_row(RollupState *st, HeapTuple tup, TupleDesc desc, void *arg)
+target_row(void *state, HeapTuple tup, TupleDesc desc, void *arg)
 {
+	RollupState *st = (RollupState *) state;
 	bool		isnull;
 	int			i = id_index_find(st->node_index,
 								  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
